@@ -1,0 +1,5 @@
+import sys
+
+from discodock.cli import main
+
+sys.exit(main())
