@@ -1,0 +1,164 @@
+"""``discodock dock``: one protein + one ligand (or a CSV of them) -> ranked poses on disk."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+from discodock.errors import ConfigError, InputError
+
+
+def _center(text: str) -> tuple[float, float, float]:
+    try:
+        xyz = tuple(float(v) for v in str(text).replace(";", ",").split(","))
+    except ValueError:
+        xyz = ()
+    if len(xyz) != 3:
+        raise argparse.ArgumentTypeError(f"expected X,Y,Z in Angstrom, got {text!r}")
+    return xyz  # type: ignore[return-value]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("input (either --protein and --ligand, or --csv)")
+    src.add_argument("--protein", help="receptor structure (.pdb, .pdb.gz, .cif)")
+    src.add_argument("--ligand", help="ligand as a SMILES string or a file (.sdf, .mol2, .pdb)")
+    src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center]")
+    p.add_argument("--out", required=True, help="output folder; poses go to OUT/NAME/")
+    p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
+    p.add_argument("--samples", type=int, default=10, help="poses sampled per complex (default 10)")
+    p.add_argument("--steps", type=int, default=20, help="reverse-diffusion steps (default 20)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the weights shipped with discodock)")
+    p.add_argument("--latents", choices=["prior", "none"], default="prior",
+                   help="discrete latents from the AR prior, or none (default prior)")
+    p.add_argument("--prior-temperature", type=float, default=1.0, help="AR prior sampling temperature")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="diffusion sampling temperature (< 1 sharpens; default 1.0)")
+    p.add_argument("--ode", action="store_true", help="probability-flow ODE instead of the reverse SDE")
+    p.add_argument("--pocket-center", type=_center, metavar="X,Y,Z", help="dock around this site (Angstrom)")
+    p.add_argument("--pocket-radius", type=float, default=None,
+                   help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
+    p.add_argument("--refine", choices=["none", "vina"], default="none", help="Vina local optimisation of each pose")
+    p.add_argument("--rank", choices=["confidence", "vina"], default=None,
+                   help="ranking (default: the checkpoint's recommendation)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")
+    p.add_argument("--add-hs", action="store_true", help="write hydrogens (with coordinates) in the SDFs")
+    p.add_argument("--max-heavy-atoms", type=int, default=150, help="refuse larger ligands (default 150)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _default_name(protein: str, ligand: str) -> str:
+    """``<protein stem>`` (``_protein`` dropped), plus ``_<ligand stem>`` for a ligand file of another name."""
+    stem = Path(protein).name.split(".")[0].removesuffix("_protein")
+    if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"}:
+        lig = Path(ligand).name.split(".")[0].removesuffix("_ligand")
+        if lig != stem:
+            return f"{stem}_{lig}"
+    return stem
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    if args.samples < 1:
+        raise ConfigError("--samples", f"must be at least 1, got {args.samples}")
+    if args.steps < 1:
+        raise ConfigError("--steps", f"must be at least 1, got {args.steps}")
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".discodock_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise InputError(out, f"output folder is not writable ({err.strerror or err})") from None
+
+
+def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "CSV file not found")
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        fields = [f.strip() for f in (reader.fieldnames or [])]
+        missing = [c for c in ("complex_name", "protein_path", "ligand") if c not in fields]
+        if missing:
+            raise InputError(path, f"CSV lacks the column(s) {', '.join(missing)} "
+                             "(needs complex_name, protein_path, ligand [, pocket_center])")
+        rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    if not rows:
+        raise InputError(path, "CSV has no rows")
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    from discodock.sampling.output import remove_stale_result, write_dock_result
+    from discodock.sampling.pipeline import DockSettings, load_docker
+
+    if args.csv and (args.protein or args.ligand):
+        raise ConfigError("--csv", "give either --csv or --protein/--ligand, not both")
+    if not args.csv and not (args.protein and args.ligand):
+        raise ConfigError(None, "need --protein and --ligand (or --csv FILE)")
+    _check_settings(args)
+    rows = read_batch_csv(args.csv) if args.csv else None
+
+    settings = DockSettings(
+        samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
+        temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
+        rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
+    )
+    docker = load_docker(args.checkpoint, device=args.device)
+
+    if rows is None:
+        name = args.name or _default_name(args.protein, args.ligand)
+        try:
+            result = docker.dock(args.protein, args.ligand, name=name, pocket_center=args.pocket_center,
+                                 settings=settings, seed=args.seed)
+        except BaseException:
+            remove_stale_result(args.out, name)
+            raise
+        folder = write_dock_result(args.out, result, protein_path=args.protein, add_hs=args.add_hs)
+        print(f"{len(result.poses)} poses for {name} in {folder}/ (best: {folder}/rank1.sdf)")
+        return 0
+
+    # Batch: one row at a time (memory stays flat), a bad row is reported and skipped.
+    from disco_core.training import progress
+
+    out = Path(args.out)
+    summary_path = out / "summary.csv"
+    n_ok = 0
+    with open(summary_path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["complex_name", "status", "n_poses", "seconds", "output"])
+        for i, row in enumerate(progress(rows, desc="complexes", disable=args.quiet or None)):
+            name = row.get("complex_name") or f"row{i + 1}"
+            t0 = time.perf_counter()
+            try:
+                center = _center(row["pocket_center"]) if row.get("pocket_center") else None
+                if not row.get("protein_path") or not row.get("ligand"):
+                    raise InputError(args.csv, f"row {i + 1} ({name}): empty protein_path or ligand")
+                protein = row["protein_path"]
+                if not Path(protein).is_absolute() and not Path(protein).exists():
+                    protein = str(Path(args.csv).parent / protein)  # paths relative to the CSV
+                ligand = row["ligand"]
+                cand = Path(args.csv).parent / ligand
+                if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
+                        and cand.exists():
+                    ligand = str(cand)
+                result = docker.dock(protein, ligand, name=name, pocket_center=center, settings=settings,
+                                     seed=args.seed)
+                folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
+                status, n_poses, where = "ok", len(result.poses), str(folder)
+                n_ok += 1
+            except (InputError, argparse.ArgumentTypeError) as err:
+                remove_stale_result(out, name)
+                status, n_poses, where = f"error: {err}", 0, ""
+                print(f"discodock dock: {name}: error: {err}", file=sys.stderr)
+            writer.writerow([name, status, n_poses, f"{time.perf_counter() - t0:.2f}", where])
+            fh.flush()
+    print(f"{n_ok}/{len(rows)} complexes docked; summary in {summary_path}")
+    return 0 if n_ok == len(rows) else 1

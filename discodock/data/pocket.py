@@ -1,0 +1,58 @@
+"""Cropping a complex graph to the residues around a binding site (pocket mode)."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch_geometric.data import HeteroData
+
+from discodock.data import keys as K
+from discodock.data.graph import radius_graph
+from discodock.errors import ProteinError
+
+
+def crop_to_pocket(
+    data: HeteroData,
+    center: torch.Tensor,
+    radius: float,
+    *,
+    receptor_radius: float = 15.0,
+    receptor_max_neighbours: int | None = 24,
+) -> HeteroData:
+    """A copy of ``data`` keeping residues whose C-alpha is within ``radius`` Angstrom of ``center`` [3].
+
+    The receptor radius graph is rebuilt on the kept residues and POCKET_CENTER set to ``center``.
+    """
+    center = torch.as_tensor(center, dtype=torch.float32).reshape(1, 3)
+    rec = data[K.RECEPTOR]
+    keep = torch.linalg.norm(rec[K.POS] - center, dim=1) < radius
+    if not bool(keep.any()):
+        raise ProteinError(data[K.NAME] if K.NAME in data else None,
+                           f"no residue has its C-alpha within {radius:g} A of the pocket centre")
+    out = copy.copy(data)  # PyG copies each store shallowly: new tensors below leave ``data`` untouched
+    new_rec = out[K.RECEPTOR]
+    for key in list(rec.keys()):
+        value = rec[key]
+        if torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == keep.shape[0]:
+            new_rec[key] = value[keep]
+    out[K.RECEPTOR_EDGE][K.EDGE_INDEX] = radius_graph(
+        new_rec[K.POS], receptor_radius, max_neighbours=receptor_max_neighbours
+    )
+    out[K.POCKET_CENTER] = center
+    return out
+
+
+def place_reference_ligand(data: HeteroData, generator: torch.Generator | None = None) -> HeteroData:
+    """A copy of ``data`` with the ligand's reference conformer (graph field CONFORMER_POS, else POS) centred
+    on the site (POCKET_CENTER) in a uniformly random orientation: what the AR prior sees (no crystal pose)."""
+    from discodock.geometry.rigid import axis_angle_to_matrix, random_rotation_vectors
+
+    from discodock.data.cache import CONFORMER_POS
+
+    ref = data[CONFORMER_POS] if CONFORMER_POS in data else data[K.LIGAND][K.POS]
+    rot = axis_angle_to_matrix(random_rotation_vectors(1, generator=generator)[0]).to(ref)
+    center = torch.as_tensor(data[K.POCKET_CENTER]).reshape(1, 3).to(ref)
+    out = copy.copy(data)  # PyG copies stores shallowly: the new POS leaves ``data`` untouched
+    out[K.LIGAND][K.POS] = (ref - ref.mean(0, keepdim=True)) @ rot.T + center
+    return out

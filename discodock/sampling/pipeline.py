@@ -1,0 +1,226 @@
+"""Docking one complex: prior -> latents -> reverse diffusion -> ranking -> poses (written by ``output``).
+
+``load_docker(checkpoint)`` builds the networks once; ``Docker.dock(protein, ligand, ...)`` docks one ligand
+and returns a :class:`~discodock.sampling.output.DockResult`. Everything random draws from one generator
+seeded per call, so a seed gives the same poses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from rdkit import Chem
+from rdkit.Geometry import Point3D
+
+from discodock.config import DockingConfig
+from discodock.data import keys as K
+from discodock.data.graph import build_complex, collate_complexes
+from discodock.data.cache import CONFORMER_POS
+from discodock.data.pocket import place_reference_ligand
+from discodock.diffusion.components import Pose, sample_prior_pose
+from discodock.diffusion.reverse import reverse_diffusion
+from discodock.errors import CheckpointError, ConfigError, InputError
+from discodock.sampling.output import DockResult, RankedPose
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"
+
+
+@dataclass
+class DockSettings:
+    """Sampling options. Temperatures: ``prior_temperature`` > 1 flattens the latent prior, ``temperature``
+    < 1 sharpens the diffusion (the paper used > 1 and < 1). ``pocket_radius`` in Angstrom (None: the
+    checkpoint's)."""
+
+    samples: int = 10
+    steps: int = 20
+    latents: str = "prior"  # prior | none | oracle (benchmark only: needs the crystal pose)
+    prior_temperature: float = 1.0
+    temperature: float = 1.0
+    ode: bool = False
+    pocket_radius: float | None = None
+    refine: str = "none"  # none | vina
+    rank: str | None = None  # confidence | vina; None: the checkpoint's default
+    batch_size: int | None = None
+    max_heavy_atoms: int = 150
+    progress: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _with_coords(mol: Chem.Mol, pos: torch.Tensor) -> Chem.Mol:
+    out = Chem.Mol(mol)
+    out.RemoveAllConformers()
+    conf = Chem.Conformer(out.GetNumAtoms())
+    for i, (x, y, z) in enumerate(pos.detach().cpu().double().tolist()):
+        conf.SetAtomPosition(i, Point3D(x, y, z))
+    conf.Set3D(True)
+    out.AddConformer(conf, assignId=True)
+    return out
+
+
+class Docker:
+    """A loaded model ready to dock: networks, resolved config, device."""
+
+    def __init__(self, models, cfg: DockingConfig, *, device: torch.device, checkpoint: str, checkpoint_hash: str):
+        self.models, self.cfg, self.device = models, cfg, device
+        self.checkpoint, self.checkpoint_hash = checkpoint, checkpoint_hash
+
+    @property
+    def supports_blind(self) -> bool:
+        return self.cfg.data.mode == "blind"
+
+    def build(self, protein_path, ligand_spec, *, name: str, pocket_center, settings: DockSettings, seed: int,
+              crystal_mol: Chem.Mol | None = None):
+        """Parse inputs and build the complex graph with the ligand as a fresh RDKit conformer."""
+        from discodock.data.conformers import generate_conformer
+        from discodock.data.parsing import load_ligand, load_protein
+
+        protein = load_protein(protein_path)
+        mol = ligand_spec if isinstance(ligand_spec, Chem.Mol) else load_ligand(
+            ligand_spec, max_heavy_atoms=settings.max_heavy_atoms)
+        if pocket_center is None and not self.supports_blind:
+            raise InputError(protein_path, "this checkpoint was trained for pocket docking; give the binding "
+                                           "site with --pocket-center X,Y,Z (Angstrom)")
+        conformer = generate_conformer(mol, seed=seed)
+        radius = None
+        if pocket_center is not None:
+            radius = settings.pocket_radius or self.cfg.data.pocket_radius
+        crystal = None
+        if crystal_mol is not None:
+            crystal = torch.tensor(crystal_mol.GetConformer().GetPositions(), dtype=torch.float32)
+        data = build_complex(
+            protein, conformer, pocket_center=None if pocket_center is None else torch.tensor(pocket_center),
+            pocket_radius=radius, receptor_radius=self.cfg.data.receptor_radius,
+            receptor_max_neighbours=self.cfg.data.receptor_max_neighbours, name=name, crystal_pos=crystal,
+        )
+        data[CONFORMER_POS] = data[K.LIGAND][K.POS].clone()
+        return data, mol
+
+    @torch.no_grad()
+    def sample(self, data, *, settings: DockSettings, generator: torch.Generator) -> torch.Tensor:
+        """``[S, N, 3]`` final ligand coordinates of ``settings.samples`` poses (Angstrom, protein frame)."""
+        models, cfg = self.models, self.cfg
+        schedule = cfg.diffusion.schedule()
+        n_atoms = data[K.LIGAND][K.POS].shape[0]
+        bs = settings.batch_size or settings.samples
+        temps = None if settings.temperature == 1.0 else {c: settings.temperature for c in ("tr", "rot", "tor")}
+        out = []
+        for start in range(0, settings.samples, bs):
+            n = min(bs, settings.samples - start)
+            batch = collate_complexes([data] * n).to(self.device)
+            latents = self._latents(data, batch, n, settings=settings, generator=generator)
+            pose = sample_prior_pose(Pose.from_complex(batch), schedule=schedule,
+                                     center=batch[K.POCKET_CENTER].reshape(-1, 3), generator=generator)
+
+            def score_fn(p: Pose, t, sigmas):
+                batch[K.LIGAND][K.POS] = p.pos
+                return models.score(batch, sigma=sigmas, latents=latents)
+
+            final = reverse_diffusion(score_fn, pose, schedule=schedule, num_steps=settings.steps, ode=settings.ode,
+                                      temperatures=temps, generator=generator)
+            out.append(final.pos.reshape(n, n_atoms, 3).cpu())
+        return torch.cat(out)
+
+    def _latents(self, data, batch, n: int, *, settings: DockSettings, generator: torch.Generator):
+        models = self.models
+        if settings.latents == "none" or models.prior is None:
+            return None
+        if settings.latents == "oracle":
+            if K.CRYSTAL_POS not in data:
+                raise ConfigError("--latents", "oracle latents need the crystal pose")
+            return models.encoder.encode(batch, sample=False)
+        cpu_gen = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator,
+                                                                  device=generator.device)))
+        prior_batch = collate_complexes([place_reference_ligand(data, cpu_gen) for _ in range(n)]).to(self.device)
+        codes = models.prior.sample(prior_batch, temperature=settings.prior_temperature, generator=generator)
+        return models.prior.to_latents(batch, codes)
+
+    def rank(self, data, mol: Chem.Mol, positions: torch.Tensor, *, protein_path, settings: DockSettings,
+             info: dict) -> list[RankedPose]:
+        """Score every pose (confidence model or Vina), optionally refine with Vina, best first."""
+        method = settings.rank or self.cfg.sampling.rank
+        if method == "confidence" and self.models.confidence is None:
+            info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
+            method = "vina"
+        poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
+        if settings.refine == "vina" or method == "vina":
+            from discodock.eval.vina_baseline import get_receptor
+
+            receptor = get_receptor(protein_path)
+            if settings.refine == "vina":
+                for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
+                    p.mol, p.vina_score = refined.mol, refined.score
+                positions = torch.stack([torch.tensor(p.mol.GetConformer().GetPositions(), dtype=torch.float32)
+                                         for p in poses])
+            else:
+                for p, score in zip(poses, receptor.score_poses([p.mol for p in poses])):
+                    p.vina_score = score
+        if method == "confidence":
+            conf = self.models.confidence.predict(data, positions.to(self.device))
+            for p, c in zip(poses, conf.tolist()):
+                p.confidence = float(c)
+            poses.sort(key=lambda p: -p.confidence)
+        else:
+            poses.sort(key=lambda p: p.vina_score if p.vina_score is not None else float("inf"))
+        info["ranked_by"] = method
+        return poses
+
+    def dock(self, protein_path, ligand_spec, *, name: str, pocket_center=None, settings: DockSettings | None = None,
+             seed: int = 0, crystal_mol: Chem.Mol | None = None) -> DockResult:
+        settings = settings or DockSettings()
+        if settings.samples < 1:
+            raise ConfigError("--samples", f"must be at least 1, got {settings.samples}")
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        data, mol = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
+                               settings=settings, seed=seed, crystal_mol=crystal_mol)
+        timings["prepare_s"] = time.perf_counter() - t0
+        torch.manual_seed(seed)  # any op without an explicit generator stays reproducible too
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        t1 = time.perf_counter()
+        positions = self.sample(data, settings=settings, generator=generator)
+        timings["sampling_s"] = time.perf_counter() - t1
+        if not torch.isfinite(positions).all():
+            raise InputError(protein_path, "sampling produced non-finite coordinates")
+        info = {
+            "seed": seed, "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_hash,
+            "samples": settings.samples, "steps": settings.steps, "latents": settings.latents,
+            "prior_temperature": settings.prior_temperature, "temperature": settings.temperature,
+            "ode": settings.ode, "refine": settings.refine, "device": str(self.device),
+            "pocket_center": None if pocket_center is None else [float(v) for v in pocket_center],
+            "pocket_radius": (settings.pocket_radius or self.cfg.data.pocket_radius) if pocket_center is not None else None,
+            "receptor_residues": int(data[K.RECEPTOR][K.POS].shape[0]),
+            "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings),
+        }
+        t2 = time.perf_counter()
+        poses = self.rank(data, mol, positions, protein_path=protein_path, settings=settings, info=info)
+        timings["ranking_s"] = time.perf_counter() - t2
+        timings["total_s"] = time.perf_counter() - t0
+        info["timings"] = timings
+        return DockResult(name=name, poses=poses, info=info)
+
+
+def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto") -> Docker:
+    """Load a checkpoint (default: the weights shipped in ``discodock/weights``)."""
+    from discodock.train import load_models, resolve_device
+
+    path = Path(checkpoint) if checkpoint else DEFAULT_WEIGHTS
+    if not path.is_file():
+        if checkpoint is None:
+            raise CheckpointError(path, "no shipped weights found; train a model or pass --checkpoint")
+        raise CheckpointError(path, "checkpoint file not found")
+    dev = resolve_device(device)
+    models, cfg, _ = load_models(path, device=dev)
+    return Docker(models, cfg, device=dev, checkpoint=str(path), checkpoint_hash=file_sha256(path))
