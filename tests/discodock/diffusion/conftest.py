@@ -1,0 +1,34 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+
+def _load_helper():
+    # the geometry tests' ligand helper, loaded by path (works under any pytest import mode)
+    path = Path(__file__).resolve().parents[1] / "geometry" / "ligand_helper.py"
+    spec = importlib.util.spec_from_file_location("_discodock_geometry_ligand_helper", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ligand_helper = _load_helper()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def flexible_ligand():
+    """5y12's ligand: 23 heavy atoms, 8 rotatable bonds."""
+    return ligand_helper.example_ligand("5y12")
+
+
+@pytest.fixture(scope="session")
+def ring_ligand():
+    """3d6p's ligand: 22 heavy atoms, 3 rotatable bonds."""
+    return ligand_helper.example_ligand("3d6p")
