@@ -41,8 +41,24 @@ def build_parser(load_commands: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Options whose value may start with "-" (a negative coordinate): argparse would take it for an option.
+_SIGNED_VALUE_OPTIONS = ("--pocket-center",)
+
+
+def _glue_signed_values(argv: list[str]) -> list[str]:
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _glue_signed_values(list(sys.argv[1:] if argv is None else argv))
     chosen = next((a for a in argv if a in SUBCOMMANDS), None)
     parser = build_parser(load_commands=chosen)
     args = parser.parse_args(argv)

@@ -1,0 +1,265 @@
+"""Model sizes and settings as dataclasses, with named presets and a YAML loader.
+
+A docking config file has a top-level ``model:`` mapping (training and data sections live beside it):
+
+.. code-block:: yaml
+
+    model:
+      latent: {mode: pointer, m: 2, dropout: 0.1}
+      score: {ns: 16, nv: 4, num_layers: 4, sh_lmax: 1}
+      encoder: {ns: 8, nv: 2, num_layers: 2}
+      prior: {ns: 8, nv: 2, num_layers: 2, d_model: 64}
+
+Missing keys take the defaults below. The presets (``tiny``, ``cpu``, ``diffdock_s``, ``diffdock``) live in
+code so an installed package works without the repository's ``configs/`` folder; the YAML files in
+``configs/docking/`` mirror them (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from disco_core.config import from_dict, load_yaml
+from discodock.errors import ConfigError
+
+LATENT_MODES = ("none", "pointer", "global")
+
+
+@dataclass
+class LatentConfig:
+    """Discrete latents shared by the score network, the encoder and the prior.
+
+    ``mode``: "none" (plain DiffDock), "pointer" (each of ``m`` latents picks one node of the complex) or
+    "global" (``m`` latents of ``k`` codes each). ``m = 0`` also means no latents. ``dropout``: probability
+    that an example's latents are dropped in training (labels zeroed, a learned null embedding added).
+    """
+
+    mode: str = "pointer"
+    m: int = 2
+    k: int = 0
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.mode not in LATENT_MODES:
+            raise ConfigError(None, f"latent mode must be one of {', '.join(LATENT_MODES)}, got {self.mode!r}")
+        if self.m < 0:
+            raise ConfigError(None, f"latent m must be >= 0, got {self.m}")
+        if self.mode == "global" and self.m > 0 and self.k < 1:
+            raise ConfigError(None, f"global latents need k >= 1 codes per latent, got k={self.k}")
+        if not 0.0 <= self.dropout <= 1.0:
+            raise ConfigError(None, f"latent dropout must be in [0, 1], got {self.dropout}")
+
+    @property
+    def active(self) -> bool:
+        """True when the networks are conditioned on latents."""
+        return self.mode != "none" and self.m > 0
+
+
+def _ligand_dim() -> int:
+    from discodock.data.featurize import LIGAND_FEATURE_DIM
+
+    return LIGAND_FEATURE_DIM
+
+
+def _bond_dim() -> int:
+    from discodock.data.featurize import BOND_FEATURE_DIM
+
+    return BOND_FEATURE_DIM
+
+
+def _residue_dim() -> int:
+    from discodock.data.featurize import RESIDUE_FEATURE_DIM
+
+    return RESIDUE_FEATURE_DIM
+
+
+@dataclass
+class FeatureDims:
+    """Widths of the input features (defaults: those of ``discodock.data.featurize``).
+
+    ``receptor_emb``: width of the optional per-residue embedding ``EMB`` (0: not used).
+    """
+
+    ligand: int = field(default_factory=_ligand_dim)
+    bond: int = field(default_factory=_bond_dim)
+    receptor: int = field(default_factory=_residue_dim)
+    receptor_emb: int = 0
+
+
+@dataclass
+class TrunkConfig:
+    """The equivariant graph network over ligand atoms and receptor residues.
+
+    Channels: ``ns`` scalars (and pseudo-scalars), ``nv`` vectors per irrep type with l >= 1, spherical
+    harmonics up to ``sh_lmax`` (1 or 2). Distances in Angstrom: ligand radius graph ``ligand_radius``
+    (at most ``ligand_max_neighbors`` per atom); receptor edges come precomputed with the data and
+    ``receptor_radius`` only sets the range of their radial basis; ligand-receptor cross edges within
+    ``cross_base + cross_per_sigma * sigma_tr`` of each other (at most ``cross_max_neighbors`` residues per
+    ligand atom, None: no cap), radial basis up to ``cross_rbf_max``. ``backbone_vectors``: give each
+    residue its N - CA and C - CA vectors as input vector features.
+    """
+
+    ns: int = 16
+    nv: int = 4
+    num_layers: int = 3
+    sh_lmax: int = 1
+    num_radial: int = 32
+    ligand_radius: float = 5.0
+    ligand_max_neighbors: int = 24
+    receptor_radius: float = 15.0
+    cross_base: float = 20.0
+    cross_per_sigma: float = 3.0
+    cross_max_neighbors: int | None = None
+    cross_rbf_max: float = 60.0
+    backbone_vectors: bool = True
+    norm: str = "layer"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.sh_lmax not in (1, 2):
+            raise ConfigError(None, f"sh_lmax must be 1 or 2, got {self.sh_lmax}")
+        if self.ns < 1 or self.nv < 0 or self.num_layers < 1:
+            raise ConfigError(None, f"need ns >= 1, nv >= 0, num_layers >= 1 (got {self.ns}, {self.nv}, {self.num_layers})")
+        if self.norm not in ("layer", "none"):
+            raise ConfigError(None, f"norm must be 'layer' or 'none', got {self.norm!r}")
+
+
+@dataclass
+class ScoreNetConfig(TrunkConfig):
+    """Score network: the trunk plus its noise-level embedding and output heads.
+
+    ``sigma_embed_dim``: sinusoidal features per pose component (three components). ``center_rbf_max``:
+    range (Angstrom) of the radial basis of atom-to-centre distances in the translation/rotation head;
+    ``tor_radius``: atoms within this distance of a rotatable bond's centre feed its torsion score.
+    """
+
+    num_layers: int = 4
+    sigma_embed_dim: int = 16
+    center_rbf_max: float = 30.0
+    tor_radius: float = 5.0
+
+
+@dataclass
+class EncoderConfig(TrunkConfig):
+    """Latent encoder over the crystal complex (no noise level: cross edges within ``cross_base``)."""
+
+    ns: int = 8
+    nv: int = 2
+    num_layers: int = 2
+    num_radial: int = 16
+    cross_per_sigma: float = 0.0
+
+
+@dataclass
+class PriorConfig(TrunkConfig):
+    """AR prior: an invariant graph encoder (the trunk) feeding a causal transformer.
+
+    ``item_dim``: per-item (pointer) or context (global) embedding width; ``d_model``, ``n_layers``,
+    ``n_heads``: the transformer.
+    """
+
+    ns: int = 8
+    nv: int = 2
+    num_layers: int = 2
+    num_radial: int = 16
+    cross_per_sigma: float = 0.0
+    item_dim: int = 32
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to build the score network, the latent encoder and the prior."""
+
+    latent: LatentConfig = field(default_factory=LatentConfig)
+    features: FeatureDims = field(default_factory=FeatureDims)
+    score: ScoreNetConfig = field(default_factory=ScoreNetConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+
+
+# Only the keys that differ from the dataclass defaults; the YAML files repeat these.
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
+        "score": {"ns": 8, "nv": 2, "num_layers": 2, "sh_lmax": 1, "num_radial": 8, "sigma_embed_dim": 8,
+                  "cross_max_neighbors": 16},
+        "encoder": {"ns": 8, "nv": 2, "num_layers": 1, "num_radial": 8, "cross_max_neighbors": 16},
+        "prior": {"ns": 8, "nv": 2, "num_layers": 1, "num_radial": 8, "cross_max_neighbors": 16,
+                  "item_dim": 16, "d_model": 16, "n_layers": 1, "n_heads": 2},
+    },
+    "cpu": {
+        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
+        "score": {"ns": 12, "nv": 3, "num_layers": 3, "sh_lmax": 1, "num_radial": 16, "sigma_embed_dim": 16,
+                  "cross_max_neighbors": 24},
+        "encoder": {"ns": 8, "nv": 2, "num_layers": 2, "num_radial": 16, "cross_max_neighbors": 24},
+        "prior": {"ns": 8, "nv": 2, "num_layers": 2, "num_radial": 16, "cross_max_neighbors": 24,
+                  "item_dim": 32, "d_model": 64, "n_layers": 2, "n_heads": 4},
+    },
+    "diffdock_s": {
+        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
+        "score": {"ns": 24, "nv": 6, "num_layers": 5, "sh_lmax": 1, "num_radial": 32, "sigma_embed_dim": 32},
+        "encoder": {"ns": 16, "nv": 4, "num_layers": 3, "num_radial": 32},
+        "prior": {"ns": 16, "nv": 4, "num_layers": 3, "num_radial": 32, "item_dim": 64, "d_model": 128,
+                  "n_layers": 3, "n_heads": 4},
+    },
+    "diffdock": {
+        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
+        "score": {"ns": 48, "nv": 10, "num_layers": 6, "sh_lmax": 2, "num_radial": 32, "sigma_embed_dim": 32},
+        "encoder": {"ns": 24, "nv": 6, "num_layers": 3, "num_radial": 32},
+        "prior": {"ns": 24, "nv": 6, "num_layers": 3, "num_radial": 32, "item_dim": 64, "d_model": 128,
+                  "n_layers": 3, "n_heads": 4},
+    },
+}
+
+
+def config_dir() -> Path:
+    """The repository's ``configs/docking`` folder (may be absent in an installed package)."""
+    return Path(__file__).resolve().parents[2] / "configs" / "docking"
+
+
+def model_config_from_dict(data: dict[str, Any] | None, *, source: str | Path | None = None) -> ModelConfig:
+    """Build a :class:`ModelConfig` from a ``model:`` mapping; bad keys or values raise ConfigError."""
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(source, "the 'model' section must be a mapping")
+    try:
+        return from_dict(ModelConfig, data)
+    except ConfigError as err:
+        raise ConfigError(source, err.problem) from None
+    except (TypeError, ValueError) as err:
+        raise ConfigError(source, str(err)) from None
+
+
+def load_model_config(path_or_name: str | Path) -> ModelConfig:
+    """The model config of a YAML file, or of a preset name (``tiny``, ``cpu``, ``diffdock_s``, ``diffdock``).
+
+    A name resolves to ``configs/docking/<name>.yaml`` when the repository is at hand and to the in-code
+    preset otherwise. A file's ``model:`` section is read (a file without one gives the defaults).
+    """
+    text = str(path_or_name)
+    is_name = not text.endswith((".yaml", ".yml")) and "/" not in text and "\\" not in text
+    if is_name:
+        path = config_dir() / f"{text}.yaml"
+        if not path.is_file():
+            if text not in PRESETS:
+                raise ConfigError(text, f"unknown model config; presets are {', '.join(PRESETS)}")
+            return model_config_from_dict(PRESETS[text], source=text)
+    else:
+        path = Path(path_or_name)
+        if not path.is_file():
+            raise ConfigError(path, "config file not found")
+    try:
+        data = load_yaml(path)
+    except Exception as err:  # yaml errors carry multi-line messages; keep one line
+        raise ConfigError(path, f"not a valid YAML file ({type(err).__name__})") from None
+    return model_config_from_dict(data.get("model"), source=path)
+
+
+def with_latent(cfg: ModelConfig, **changes: Any) -> ModelConfig:
+    """A copy of ``cfg`` with latent settings changed (e.g. ``mode="none"`` for the m = 0 ablation)."""
+    return dataclasses.replace(cfg, latent=dataclasses.replace(cfg.latent, **changes))

@@ -1,0 +1,169 @@
+"""ScoreNet: equivariance, batching, gradients and latent conditioning on real complexes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from discodock.data import keys as K
+from discodock.models.latents import codes_to_global, codes_to_latents, item_batch
+from discodock.models.score_net import ScoreNet
+
+SIGMA = {"tr": [6.0, 0.8], "rot": [0.9, 0.1], "tor": [1.5, 0.2]}
+
+
+def sigma_for(n: int, dtype=torch.float32, start: int = 0) -> dict[str, torch.Tensor]:
+    return {c: torch.tensor(v[start:start + n], dtype=dtype) for c, v in SIGMA.items()}
+
+
+def fixed_latents(cfg, batch, *, keep, seed=0):
+    """Deterministic latents for a batch: random pointer items (local to each complex) or global codes."""
+    if not cfg.latent.active:
+        return None
+    gen = torch.Generator().manual_seed(seed)
+    b = batch.num_graphs
+    keep = torch.tensor(keep)
+    if cfg.latent.mode == "pointer":
+        counts = torch.bincount(item_batch(batch), minlength=b)
+        local = (torch.rand(b, cfg.latent.m, generator=gen) * counts[:, None]).long()
+        codes = codes_to_global(batch, local)
+    else:
+        codes = torch.randint(cfg.latent.k, (b, cfg.latent.m), generator=gen)
+    return codes_to_latents(batch, codes, latent=cfg.latent, keep=keep)
+
+
+def in_dtype(latents, dtype):
+    if latents is None:
+        return None
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in latents.items()}
+
+
+@pytest.mark.parametrize(
+    "mode, lmax", [("none", 1), ("pointer", 1), ("global", 1), ("pointer", 2)]
+)
+def test_equivariance(mode, lmax, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
+    cfg = make_cfg(mode, sh_lmax=lmax)
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).double().eval()
+    batch = as_dtype(collate(complexes), torch.float64)
+    # Move the ligand off its crystal pose so the outputs are not special.
+    gen = torch.Generator().manual_seed(1)
+    batch[K.LIGAND][K.POS] = batch[K.LIGAND][K.POS] + torch.randn(3, generator=gen, dtype=torch.float64)
+    latents = in_dtype(fixed_latents(cfg, batch, keep=[True, False]), torch.float64)
+    sigma = sigma_for(2, torch.float64)
+    rot, shift = rigid_motion(3)
+    with torch.no_grad():
+        out = net(batch, sigma=sigma, latents=latents)
+        moved = net(move(batch, rot, shift), sigma=sigma, latents=latents)
+    assert out["tr"].shape == (2, 3) and out["rot"].shape == (2, 3)
+    assert out["tor"].shape == (batch[K.LIGAND][K.TOR_BONDS].shape[0],)
+    for key in ("tr", "rot", "tor"):
+        assert torch.isfinite(out[key]).all()
+        assert out[key].abs().max() > 1e-3  # not trivially zero
+    torch.testing.assert_close(moved["tr"], out["tr"] @ rot.T, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(moved["rot"], out["rot"] @ rot.T, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(moved["tor"], out["tor"], atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["none", "pointer", "global"])
+def test_batch_matches_single_complexes(mode, complexes, collate, make_cfg):
+    cfg = make_cfg(mode)
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).eval()
+    batch = collate(complexes)
+    latents = fixed_latents(cfg, batch, keep=[True, True], seed=3)
+    with torch.no_grad():
+        out = net(batch, sigma=sigma_for(2), latents=latents)
+    tor_start = 0
+    for i, c in enumerate(complexes):
+        single = collate([c])
+        lat = None
+        if latents is not None:
+            sub = {"keep": latents["keep"][i : i + 1]}
+            if cfg.latent.mode == "pointer":
+                sub["ligand"] = latents["ligand"][batch[K.LIGAND].batch == i]
+                sub["receptor"] = latents["receptor"][batch[K.RECEPTOR].batch == i]
+            else:
+                sub["onehot"] = latents["onehot"][i : i + 1]
+            lat = sub
+        with torch.no_grad():
+            alone = net(single, sigma=sigma_for(1, start=i), latents=lat)
+        n_tor = c[K.LIGAND][K.TOR_BONDS].shape[0]
+        torch.testing.assert_close(alone["tr"][0], out["tr"][i], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(alone["rot"][0], out["rot"][i], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(alone["tor"], out["tor"][tor_start : tor_start + n_tor], atol=1e-5, rtol=1e-4)
+        tor_start += n_tor
+
+
+@pytest.mark.parametrize("mode", ["pointer", "global"])
+def test_gradient_reaches_every_parameter(mode, complexes, collate, make_cfg):
+    cfg = make_cfg(mode)
+    torch.manual_seed(0)
+    net = ScoreNet(cfg)
+    batch = collate(complexes)
+    # One kept and one dropped example, so the latent embedding and the null embedding both get used.
+    out = net(batch, sigma=sigma_for(2), latents=fixed_latents(cfg, batch, keep=[True, False]))
+    (out["tr"].pow(2).sum() + out["rot"].pow(2).sum() + out["tor"].pow(2).sum()).backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not bool(p.grad.abs().sum() > 0)]
+    assert not missing, f"no gradient for {missing}"
+
+
+def test_pointer_labels_change_the_output(complexes, collate, make_cfg):
+    cfg = make_cfg("pointer")
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).eval()
+    batch = collate(complexes)
+    sigma = sigma_for(2)
+    with torch.no_grad():
+        a = net(batch, sigma=sigma, latents=fixed_latents(cfg, batch, keep=[True, True], seed=0))
+        b = net(batch, sigma=sigma, latents=fixed_latents(cfg, batch, keep=[True, True], seed=1))
+        dropped = net(batch, sigma=sigma, latents=fixed_latents(cfg, batch, keep=[False, False], seed=0))
+        dropped_other = net(batch, sigma=sigma, latents=fixed_latents(cfg, batch, keep=[False, False], seed=1))
+        none = net(batch, sigma=sigma, latents=None)
+    for key in ("tr", "rot", "tor"):
+        assert (a[key] - b[key]).abs().max() > 1e-4, key
+        assert (a[key] - dropped[key]).abs().max() > 1e-4, key
+        # Dropped examples ignore their labels, and no latents at all means every example dropped.
+        torch.testing.assert_close(dropped[key], dropped_other[key])
+        torch.testing.assert_close(dropped[key], none[key])
+
+
+def test_global_codes_change_the_output(complexes, collate, make_cfg):
+    cfg = make_cfg("global")
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).eval()
+    batch = collate(complexes)
+    with torch.no_grad():
+        a = net(batch, sigma=sigma_for(2), latents=fixed_latents(cfg, batch, keep=[True, True], seed=0))
+        b = net(batch, sigma=sigma_for(2), latents=fixed_latents(cfg, batch, keep=[True, True], seed=5))
+    assert (a["tr"] - b["tr"]).abs().max() > 1e-4
+
+
+def test_score_norm_callables_scale_outputs(complexes, collate, make_cfg):
+    from discodock.geometry import so3, torus
+
+    cfg = make_cfg("none")
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).eval()
+    scaled = ScoreNet(cfg, rot_score_norm=lambda s: 4.0 * so3.score_norm(s), tor_score_norm=lambda s: 9.0 * torus.score_norm(s))
+    scaled.load_state_dict(net.state_dict())
+    batch = collate(complexes)
+    with torch.no_grad():
+        a = net(batch, sigma=sigma_for(2))
+        b = scaled.eval()(batch, sigma=sigma_for(2))
+    torch.testing.assert_close(b["rot"], 2.0 * a["rot"])
+    torch.testing.assert_close(b["tor"], 3.0 * a["tor"])
+    torch.testing.assert_close(b["tr"], a["tr"])
+
+
+def test_ligand_without_rotatable_bonds(complexes, collate, make_cfg):
+    cfg = make_cfg("pointer")
+    net = ScoreNet(cfg).eval()
+    c = complexes[0].clone()
+    n = c[K.LIGAND][K.POS].shape[0]
+    c[K.LIGAND][K.TOR_BONDS] = torch.zeros(0, 2, dtype=torch.long)
+    c[K.LIGAND][K.TOR_MASK] = torch.zeros(0, n, dtype=torch.bool)
+    with torch.no_grad():
+        out = net(collate([c]), sigma=sigma_for(1))
+    assert out["tor"].shape == (0,)
+    assert torch.isfinite(out["tr"]).all() and torch.isfinite(out["rot"]).all()

@@ -1,0 +1,106 @@
+"""``discodock dock`` end to end on a real complex with a tiny checkpoint: valid SDFs, batch CSV, bad inputs."""
+
+import csv
+import json
+
+import pytest
+from rdkit import Chem
+
+from discodock.cli import main
+
+from .conftest import EXAMPLES
+
+PROTEIN = EXAMPLES / "6ce6" / "6ce6_protein.pdb.gz"
+LIGAND = EXAMPLES / "6ce6" / "6ce6_ligand.sdf"
+CENTER = "-2.2,3.4,7.3"  # the 6ce6 crystal ligand centroid (Angstrom)
+
+
+def _dock(tmp_path, ckpt, *extra, out="out"):
+    return main(["dock", "--protein", str(PROTEIN), "--ligand", str(LIGAND), "--out", str(tmp_path / out),
+                 "--checkpoint", str(ckpt), "--samples", "3", "--steps", "3", "--pocket-center", CENTER,
+                 "--quiet", *extra])
+
+
+def test_dock_writes_valid_ranked_sdfs(tmp_path, tiny_checkpoint):
+    assert _dock(tmp_path, tiny_checkpoint, "--name", "x") == 0
+    folder = tmp_path / "out" / "x"
+    ref = Chem.MolFromMolFile(str(LIGAND))
+    confidences = []
+    for rank in (1, 2, 3):
+        mol = next(Chem.SDMolSupplier(str(folder / f"rank{rank}.sdf")))
+        assert mol is not None
+        assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(ref)  # same molecule: bond orders, charges, stereo
+        assert mol.GetNumAtoms() == ref.GetNumAtoms() and all(a.GetAtomicNum() > 1 for a in mol.GetAtoms())
+        assert mol.GetIntProp("rank") == rank
+        confidences.append(mol.GetDoubleProp("confidence"))
+    assert confidences == sorted(confidences, reverse=True)
+    info = json.loads((folder / "results.json").read_text())
+    assert info["seed"] == 0 and len(info["poses"]) == 3 and info["checkpoint_sha256"]
+    assert (folder / "complex_rank1.pdb").read_text().count("LIG") >= ref.GetNumAtoms()
+
+
+def test_dock_is_deterministic_for_a_seed(tmp_path, tiny_checkpoint):
+    assert _dock(tmp_path, tiny_checkpoint, "--name", "a", "--seed", "7") == 0
+    assert _dock(tmp_path, tiny_checkpoint, "--name", "b", "--seed", "7") == 0
+    a = (tmp_path / "out" / "a" / "rank1.sdf").read_text()
+    b = (tmp_path / "out" / "b" / "rank1.sdf").read_text()
+    assert a == b
+
+
+def test_dock_from_smiles_and_csv_batch_with_bad_row(tmp_path, tiny_checkpoint, capsys):
+    rows = [
+        {"complex_name": "good", "protein_path": str(PROTEIN), "ligand": "OC(=O)CCc1nc2ccccc2s1", "pocket_center": CENTER},
+        {"complex_name": "bad_smiles", "protein_path": str(PROTEIN), "ligand": "C1CC(", "pocket_center": CENTER},
+        {"complex_name": "no_protein", "protein_path": str(tmp_path / "missing.pdb"), "ligand": "CCO", "pocket_center": CENTER},
+    ]
+    path = tmp_path / "batch.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code = main(["dock", "--csv", str(path), "--out", str(tmp_path / "batch"), "--checkpoint", str(tiny_checkpoint),
+                 "--samples", "2", "--steps", "2", "--quiet"])
+    assert code == 1  # some rows failed
+    summary = {r["complex_name"]: r for r in csv.DictReader(open(tmp_path / "batch" / "summary.csv"))}
+    assert summary["good"]["status"] == "ok"
+    assert summary["bad_smiles"]["status"].startswith("error:") and "SMILES" in summary["bad_smiles"]["status"]
+    assert summary["no_protein"]["status"].startswith("error:") and "missing.pdb" in summary["no_protein"]["status"]
+    assert (tmp_path / "batch" / "good" / "rank1.sdf").is_file()
+    assert not (tmp_path / "batch" / "bad_smiles").exists() and not (tmp_path / "batch" / "no_protein").exists()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--protein", "MISSING.pdb", "--ligand", "CCO"], "MISSING.pdb"),
+        (["--protein", str(PROTEIN), "--ligand", "C1CC("], "SMILES"),
+        (["--protein", str(PROTEIN), "--ligand", "[Na+]"], "metal"),
+        (["--protein", str(PROTEIN), "--ligand", str(LIGAND), "--samples", "0"], "--samples"),
+        (["--protein", str(PROTEIN), "--ligand", str(LIGAND), "--checkpoint", "CORRUPT"], "checkpoint"),
+        (["--protein", str(PROTEIN), "--ligand", str(LIGAND)], "--pocket-center"),
+    ],
+)
+def test_bad_inputs_one_line_exit_2(tmp_path, tiny_checkpoint, capsys, args, needle):
+    args = list(args)
+    if "CORRUPT" in args:
+        bad = tmp_path / "bad.pt"
+        bad.write_bytes(b"not a checkpoint")
+        args[args.index("CORRUPT")] = str(bad)
+    elif "--checkpoint" not in args:
+        args += ["--checkpoint", str(tiny_checkpoint)]
+    if "--pocket-center" not in args and needle != "--pocket-center":
+        args += ["--pocket-center", CENTER]
+    code = main(["dock", *args, "--out", str(tmp_path / "o"), "--samples" if "--samples" not in args else "--quiet",
+                 *(["2"] if "--samples" not in args else []), "--steps", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and needle.lower() in err[0].lower(), err
+    assert not any((tmp_path / "o").glob("*/rank1.sdf"))
+
+
+def test_unwritable_output_folder(tmp_path, tiny_checkpoint, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", str(LIGAND), "--out", str(blocker / "sub"),
+                 "--checkpoint", str(tiny_checkpoint), "--pocket-center", CENTER])
+    assert code == 2 and "not writable" in capsys.readouterr().err
