@@ -220,7 +220,7 @@ def train_score(
     models = DockingModels(cfg.model).to(device)
     module = _ScoreModule(models)
     optimizer = torch.optim.AdamW(module.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    ema = EMA(module, decay=tc.ema_decay)
+    ema = EMA(module, decay=tc.ema_decay, warmup=True)  # early averages must not be dominated by the init
     generator = torch.Generator(device=device).manual_seed(tc.seed * 1000 + rank)
     cpu_gen = torch.Generator().manual_seed(tc.seed * 1000 + 500 + rank)
     sampler = EpochSampler(len(train_set), seed=tc.seed, rank=rank, world=world)
