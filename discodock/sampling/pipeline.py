@@ -224,3 +224,20 @@ def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto") -
     dev = resolve_device(device)
     models, cfg, _ = load_models(path, device=dev)
     return Docker(models, cfg, device=dev, checkpoint=str(path), checkpoint_hash=file_sha256(path))
+
+
+_DOCKERS: dict[tuple[str, str], Docker] = {}  # per process: load each checkpoint once per benchmark run
+
+
+def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, samples: int = 10,
+                       latents: str = "prior", pocket_center=None, seed: int = 0, device: str = "auto",
+                       crystal_mol: Chem.Mol | None = None) -> list[tuple[Chem.Mol, float]]:
+    """Ranked ``(pose, confidence or Vina score)`` pairs, best first, for ``discodock benchmark``."""
+    key = (str(checkpoint or DEFAULT_WEIGHTS), str(device))
+    if key not in _DOCKERS:
+        _DOCKERS[key] = load_docker(checkpoint, device=device)
+    docker = _DOCKERS[key]
+    settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps)
+    result = docker.dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
+                         settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
+    return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]
