@@ -1,0 +1,141 @@
+"""`discodock benchmark`: resume after an interruption, failures recorded, settings guard, compare, and a
+real Vina run on a shipped example complex."""
+
+import csv
+import json
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from discodock.cli import main
+from discodock.commands import benchmark
+from discodock.eval.metrics import SUMMARY_KEYS
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
+IDS = ["3d6p", "5n17", "6ce6"]
+
+
+@pytest.fixture
+def data(tmp_path):
+    if not all((EXAMPLES / i).is_dir() for i in IDS):
+        pytest.skip("example complexes not shipped")
+    root = tmp_path / "data"
+    for cid in IDS:
+        shutil.copytree(EXAMPLES / cid, root / cid)
+    (tmp_path / "ids.txt").write_text("\n".join(IDS + ["missing_one"]) + "\n")
+    return root, tmp_path / "ids.txt"
+
+
+def rows(out):
+    with open(out / "per_complex.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def fake_dock(monkeypatch):
+    """A stand-in for the docking step (the real Vina run is tested below): it checks that the ligand is a
+    fresh conformer, not the crystal pose, and returns the crystal pose shifted by 0.5 and 3 A."""
+    calls = []
+
+    def dock(entry, crystal, ligand, settings):
+        calls.append(entry.id)
+        if entry.id == "6ce6" and getattr(dock, "interrupt", False):
+            raise KeyboardInterrupt
+        start = ligand.GetConformer().GetPositions()
+        assert np.abs(start.mean(0) - crystal.GetConformer().GetPositions().mean(0)).max() > 1.0
+        poses = []
+        for shift in (0.5, 3.0):
+            pose = Chem.Mol(crystal)
+            conf = pose.GetConformer()
+            for i in range(pose.GetNumAtoms()):
+                conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [shift, 0, 0]).tolist())
+            poses.append(pose)
+        return poses, [0.9, 0.1]
+
+    monkeypatch.setattr(benchmark, "_dock", dock)
+    return dock, calls
+
+
+def run(data, out, *extra):
+    root, ids = data
+    return main(["benchmark", "--method", "vina", "--pocket", "--data", str(root), "--ids", str(ids),
+                 "--out", str(out), "--workers", "0", "--no-posebusters", *extra])
+
+
+def test_resume_after_interruption_skips_finished_complexes(data, tmp_path, fake_dock):
+    dock, calls = fake_dock
+    out = tmp_path / "out"
+    assert run(data, out, "--limit", "1") == 0
+    assert calls == ["3d6p"]
+    assert run(data, out, "--limit", "2") == 0
+    assert calls == ["3d6p", "5n17"]  # the first complex was not redone
+    dock.interrupt = True
+    assert run(data, out) == 130  # Ctrl-C while docking the third complex
+    assert calls == ["3d6p", "5n17", "6ce6"]
+    dock.interrupt = False
+    assert run(data, out) == 0
+    assert calls == ["3d6p", "5n17", "6ce6", "6ce6"]  # missing_one fails before docking
+    recorded = rows(out)
+    assert [r["id"] for r in recorded if r["rank"] in ("1", "")] == ["3d6p", "5n17", "6ce6", "missing_one"]
+    missing = [r for r in recorded if r["id"] == "missing_one"]
+    assert len(missing) == 1 and missing[0]["status"].startswith("error: ") and "not found" in missing[0]["status"]
+    top = [r for r in recorded if r["rank"] == "1"]
+    assert all(float(r["rmsd"]) == pytest.approx(0.5, abs=1e-3) for r in top)
+    summary = json.loads((out / "summary.json").read_text())
+    assert tuple(summary) == SUMMARY_KEYS
+    assert summary["n"] == 4 and summary["n_failed"] == 1
+    assert summary["top1_rmsd_lt2"] == pytest.approx(3 / 4)
+    assert summary["pb_valid_top1"] is None
+    assert (out / "summary.md").exists() and (out / "rmsd_cdf.png").stat().st_size > 0
+
+
+def test_changed_settings_in_the_same_folder_are_refused(data, tmp_path, fake_dock, capsys):
+    out = tmp_path / "out"
+    assert run(data, out, "--limit", "1") == 0
+    assert run(data, out, "--limit", "1", "--samples", "3") == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("discodock benchmark: error:") and "samples" in err
+
+
+def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
+    assert run(data, tmp_path / "a", "--limit", "2") == 0
+    assert run(data, tmp_path / "b", "--limit", "3") == 0
+    assert main(["benchmark", "--compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "c")]) == 0
+    both = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert set(both) == {"vina-pocket (a)", "vina-pocket (b)"}
+    assert both["vina-pocket (a)"]["n"] == 2 and both["vina-pocket (b)"]["n"] == 3
+    assert main(["benchmark", "--compare", str(tmp_path / "nothing"), "--out", str(tmp_path / "d")]) == 2
+
+
+def test_discodock_method_without_pipeline_is_a_clear_error(data, tmp_path, capsys, monkeypatch):
+    # A pipeline module without dock_for_benchmark (as before the docking pipeline lands).
+    monkeypatch.setitem(sys.modules, "discodock.sampling.pipeline", types.ModuleType("discodock.sampling.pipeline"))
+    root, ids = data
+    code = main(["benchmark", "--data", str(root), "--ids", str(ids), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "not available" in err[0]
+
+
+def test_real_vina_run_on_one_complex(data, tmp_path):
+    # --workers 1: the complex runs in a spawned worker process, as in real runs.
+    root, _ = data
+    ids = tmp_path / "one.txt"
+    ids.write_text("5n17\n")
+    out = tmp_path / "vina"
+    code = main(["benchmark", "--method", "vina", "--pocket", "--data", str(root), "--ids", str(ids),
+                 "--out", str(out), "--workers", "1", "--samples", "3", "--exhaustiveness", "1", "--threads", "1",
+                 "--no-posebusters"])  # PoseBusters has its own test; it costs ~10 s here
+    assert code == 0
+    recorded = rows(out)
+    assert 1 <= len(recorded) <= 3 and all(r["status"] == "ok" for r in recorded)
+    assert [int(r["rank"]) for r in recorded] == list(range(1, len(recorded) + 1))
+    scores = [float(r["confidence_or_score"]) for r in recorded]
+    assert scores == sorted(scores)  # Vina ranks by its score, lower first
+    assert float(recorded[0]["cpu_seconds"]) > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 1 and summary["n_failed"] == 0 and summary["seconds_per_complex_median"] > 0

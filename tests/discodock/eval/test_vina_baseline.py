@@ -1,0 +1,91 @@
+"""AutoDock Vina baseline (discodock.eval.vina_baseline): receptor PDBQT, a real pocket docking, rescoring."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from discodock.data.conformers import generate_conformer
+from discodock.eval.rmsd import SymmetryRMSD, match_atoms
+from discodock.eval.vina_baseline import VinaReceptor, read_pdb_atoms, receptor_pdbqt
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
+VALID_TYPES = {"C", "A", "N", "NA", "OA", "SA", "HD", "Zn", "Mg", "Ca", "Fe", "Mn", "Cl", "Na", "K"}
+
+
+def files(cid):
+    protein, ligand = EXAMPLES / cid / f"{cid}_protein.pdb.gz", EXAMPLES / cid / f"{cid}_ligand.sdf"
+    if not protein.exists():
+        pytest.skip(f"{protein} not shipped")
+    return protein, Chem.RemoveHs(Chem.MolFromMolFile(str(ligand)))
+
+
+def parse_pdbqt(text):
+    rows = []
+    for line in text.splitlines():
+        assert line.startswith("ATOM  ")
+        rows.append((line[17:20].strip(), np.array([float(line[30:38]), float(line[38:46]), float(line[46:54])]),
+                     line[77:].strip()))
+    return rows
+
+
+@pytest.mark.parametrize("strip_h", [False, True])
+def test_receptor_pdbqt_types_and_polar_hydrogens(tmp_path, strip_h):
+    protein, _ = files("6ce6")
+    if strip_h:  # like the PDBQT-derived shared sets: heavy atoms only
+        lines = [l for l in gzip.open(protein, "rt") if not (l.startswith(("ATOM", "HETATM")) and l[76:78].strip() == "H")]
+        protein = tmp_path / "noh.pdb"
+        protein.write_text("".join(lines))
+    rows = parse_pdbqt(receptor_pdbqt(protein))
+    heavy_in = [a for a in read_pdb_atoms(protein) if a.element != "H" and a.resname != "HOH"]
+    assert all(t in VALID_TYPES for _, _, t in rows)
+    assert not any(res == "HOH" for res, _, _ in rows)
+    assert sum(t != "HD" for _, _, t in rows) == len(heavy_in)
+    heavy = np.array([x for _, x, t in rows if t != "HD"])
+    heavy_types = [t for _, _, t in rows if t != "HD"]
+    hd = np.array([x for _, x, t in rows if t == "HD"])
+    assert len(hd) > 50  # backbone NH alone gives ~one per residue
+    dist = np.linalg.norm(hd[:, None] - heavy[None], axis=-1)
+    nearest = dist.argmin(1)
+    assert (dist.min(1) < 1.3).all()
+    assert {heavy_types[i] for i in nearest} <= {"N", "NA", "OA", "SA"}
+
+
+def test_pocket_docking_returns_valid_poses():
+    protein, crystal = files("5n17")
+    ligand = generate_conformer(Chem.MolFromSmiles(Chem.MolToSmiles(crystal)), seed=0, mmff=True)
+    receptor = VinaReceptor(protein=protein, cpu=1)
+    centre = crystal.GetConformer().GetPositions().mean(0)
+    poses = receptor.dock(ligand, center=centre, size=20.0, exhaustiveness=1, num_poses=3, seed=0)
+    assert 1 <= len(poses) <= 3
+    scores = [p.score for p in poses]
+    assert np.isfinite(scores).all() and scores == sorted(scores) and scores[0] < -4.0
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in ligand.GetBonds()]
+    start = ligand.GetConformer().GetPositions()
+    for p in poses:
+        # Same molecule in the input's atom order: the identity is a graph match and bond lengths are kept.
+        assert Chem.MolToSmiles(p.mol) == Chem.MolToSmiles(ligand)
+        assert (match_atoms(p.mol, ligand) == np.arange(ligand.GetNumAtoms())).all()
+        xyz = p.mol.GetConformer().GetPositions()
+        assert np.allclose([np.linalg.norm(xyz[i] - xyz[j]) for i, j in bonds],
+                           [np.linalg.norm(start[i] - start[j]) for i, j in bonds], atol=0.02)
+        assert (np.abs(xyz - centre) <= 10.0 + 1e-3).all()  # inside the 20 A box
+    rmsd = SymmetryRMSD(crystal=crystal)([p.mol for p in poses])
+    assert np.isfinite(rmsd).all()
+
+
+def test_score_and_local_optimize_of_the_crystal_pose():
+    protein, crystal = files("5n17")
+    receptor = VinaReceptor(protein=protein, cpu=1)
+    far = Chem.Mol(crystal)
+    conf = far.GetConformer()
+    for i in range(far.GetNumAtoms()):
+        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [40.0, 0.0, 0.0]).tolist())
+    crystal_score, far_score = receptor.score_poses([crystal, far])
+    assert crystal_score < -5.0  # a real binder in its site
+    assert abs(far_score) < 0.5  # 40 A away: no contacts at all
+    refined = receptor.local_optimize(crystal)
+    assert refined.score <= crystal_score + 1e-3
+    assert SymmetryRMSD(crystal=crystal)(refined.mol)[0] < 1.0
