@@ -51,7 +51,6 @@ def main() -> int:
     if not SHARED.is_dir():
         print(f"shared data not found at {SHARED}; nothing to measure", file=sys.stderr)
         return 0
-    from discodock.commands.dock import main as _  # noqa: F401  (import cost outside the timings)
     from discodock.sampling.pipeline import DockSettings, load_docker
 
     docker = load_docker(args.checkpoint, device=args.device)

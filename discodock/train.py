@@ -484,18 +484,18 @@ def run(args: argparse.Namespace) -> int:
         return 0
     ckpt_path = args.from_checkpoint or str(Path(args.out) / "weights.pt")
     device = resolve_device(args.device)
-    models, ckpt_cfg, _ = load_models(ckpt_path, device=device)
+    models, ckpt_cfg, source = load_models(ckpt_path, device=device)
     ckpt_cfg.train = dataclasses.replace(ckpt_cfg.train, **{k.split(".", 1)[1]: v for k, v in overrides.items()
                                                            if k.startswith("train.")})
     if args.stage == "prior":
         res = train_prior(ckpt_cfg, models, train_set, val_set, args.out, device=device, show_progress=show)
-        export_weights(models, ckpt_cfg, Path(args.out) / "weights.pt", step=0, extra={"prior": res})
+        export_weights(models, ckpt_cfg, Path(args.out) / "weights.pt", step=source["step"], extra={"prior": res})
         print(f"prior stage: {res}; weights (score + prior) in {args.out}/weights.pt")
         return 0
     from discodock.confidence import train_confidence
 
     res = train_confidence(ckpt_cfg, models, train_set, val_set, args.out, device=device, show_progress=show)
-    export_weights(models, ckpt_cfg, Path(args.out) / "weights.pt", step=0, extra={"confidence": res})
+    export_weights(models, ckpt_cfg, Path(args.out) / "weights.pt", step=source["step"], extra={"confidence": res})
     print(f"confidence stage: {res}; weights in {args.out}/weights.pt")
     return 0
 
