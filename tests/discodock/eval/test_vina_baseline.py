@@ -89,3 +89,17 @@ def test_score_and_local_optimize_of_the_crystal_pose():
     refined = receptor.local_optimize(crystal)
     assert refined.score <= crystal_score + 1e-3
     assert SymmetryRMSD(crystal=crystal)(refined.mol)[0] < 1.0
+
+
+def test_scattered_poses_are_scored_like_single_ones():
+    # Poses far apart get their own maps; each score must equal scoring that pose alone.
+    protein, crystal = files("5n17")
+    receptor = VinaReceptor(protein=protein, cpu=1)
+    shifted = Chem.Mol(crystal)
+    conf = shifted.GetConformer()
+    for i in range(shifted.GetNumAtoms()):
+        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [0.0, 25.0, 0.0]).tolist())
+    together = receptor.score_poses([crystal, shifted])
+    alone = [receptor.score(crystal), receptor.score(shifted)]
+    assert together == pytest.approx(alone, abs=0.02)
+    assert together[0] < together[1]

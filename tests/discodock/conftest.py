@@ -1,3 +1,5 @@
+"""Fixtures shared by the geometry and pose-diffusion tests: real ligands with rotatable-bond masks."""
+
 import importlib.util
 from pathlib import Path
 
@@ -6,8 +8,8 @@ import torch
 
 
 def _load_helper():
-    # loaded by path so it works under any pytest import mode and cannot clash with other helpers' modules
-    path = Path(__file__).with_name("ligand_helper.py")
+    # loaded by path so it works under any pytest import mode and cannot clash with other test modules
+    path = Path(__file__).resolve().parent / "geometry" / "ligand_helper.py"
     spec = importlib.util.spec_from_file_location("_discodock_geometry_ligand_helper", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
