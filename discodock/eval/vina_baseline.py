@@ -63,6 +63,7 @@ BOND_MAX_DISTANCE = 1.9  # Angstrom: heavy-atom neighbours when placing added hy
 POCKET_BOX_SIZE = 25.0  # Angstrom, edge of the cubic search box in pocket mode
 BLIND_BOX_PADDING = 5.0  # Angstrom added on each side of the protein's bounding box in blind mode
 BLIND_BOX_MAX_SIZE = 80.0  # Angstrom cap per edge: Vina's grid cost grows with the box volume
+SHARED_MAP_MAX_VOLUME = 27000.0  # A^3 (a 30 A cube, where Vina starts to warn): larger -> maps per pose
 
 
 @dataclass(frozen=True)
@@ -300,26 +301,26 @@ class VinaReceptor:
         poses = _pdbqt_to_poses(v.poses(n_poses=int(num_poses), energy_range=1e6), ligand)
         return [VinaPose(mol=p, score=float(e)) for p, e in zip(poses, energies)]
 
-    def _scoring_vina(self, poses: Sequence[Chem.Mol], padding: float):
-        """A Vina with grid maps over a box holding every pose (maps are the costly part: computed once)."""
-        xyz = np.concatenate([p.GetConformer().GetPositions() for p in poses])
-        center = (xyz.min(0) + xyz.max(0)) / 2
-        size = xyz.max(0) - xyz.min(0) + 2 * padding
+    def _poses_on_maps(self, poses: Sequence[Chem.Mol], padding: float):
+        """Yield ``(vina, pose)`` for each pose, loaded into a Vina whose grid maps cover it (``padding``
+        Angstrom around it). Maps are the costly part, so poses share one map when their joint box is
+        small; poses scattered over a protein get one small map each instead of one huge one."""
+        boxes = [(xyz.min(0) - padding, xyz.max(0) + padding)
+                 for xyz in (p.GetConformer().GetPositions() for p in poses)]
+        lower = np.min([b[0] for b in boxes], axis=0)
+        upper = np.max([b[1] for b in boxes], axis=0)
+        shared = float(np.prod(upper - lower)) <= SHARED_MAP_MAX_VOLUME
         v = self._vina(seed=0)
-        v.set_ligand_from_string(ligand_pdbqt(poses[0]))  # maps are built for this ligand's atom types
-        v.compute_vina_maps(center=center.tolist(), box_size=size.tolist())
-        return v
+        for i, pose in enumerate(poses):
+            v.set_ligand_from_string(ligand_pdbqt(pose))  # maps are built for the loaded ligand's atom types
+            if i == 0 or not shared:
+                lo, hi = (lower, upper) if shared else boxes[i]
+                v.compute_vina_maps(center=((lo + hi) / 2).tolist(), box_size=(hi - lo).tolist())
+            yield v, pose
 
     def score_poses(self, poses: Sequence[Chem.Mol], *, padding: float = 4.0) -> list[float]:
         """Vina score (kcal/mol) of each pose as it is (score_only); all poses must be the same molecule."""
-        if len(poses) == 0:
-            return []
-        v = self._scoring_vina(poses, padding)
-        scores = []
-        for pose in poses:
-            v.set_ligand_from_string(ligand_pdbqt(pose))
-            scores.append(float(v.score()[0]))
-        return scores
+        return [float(v.score()[0]) for v, _ in self._poses_on_maps(poses, padding)]
 
     def score(self, pose: Chem.Mol) -> float:
         """Vina score (kcal/mol) of one pose as it is (score_only)."""
@@ -328,14 +329,10 @@ class VinaReceptor:
     def local_optimize_poses(self, poses: Sequence[Chem.Mol], *, padding: float = 6.0) -> list[VinaPose]:
         """Vina's local optimisation of each pose (ring shapes kept; torsions, position and orientation
         free); returns optimised poses (input atom order, heavy atoms) with their scores (kcal/mol)."""
-        if len(poses) == 0:
-            return []
-        v = self._scoring_vina(poses, padding)
         results = []
         with tempfile.TemporaryDirectory(prefix="discodock_vina_") as tmp:
             out = Path(tmp) / "pose.pdbqt"
-            for pose in poses:
-                v.set_ligand_from_string(ligand_pdbqt(pose))
+            for v, pose in self._poses_on_maps(poses, padding):
                 energy = float(v.optimize()[0])
                 v.write_pose(str(out), overwrite=True)
                 results.append(VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy))
