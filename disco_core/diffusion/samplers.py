@@ -14,7 +14,7 @@ Samplers run under ``torch.no_grad()``; to differentiate through a solve, loop o
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -179,3 +179,14 @@ def stochastic_sampler(
 
     with torch.no_grad():
         return _integrate(step, x_T, sigmas, return_trajectory)
+
+
+class CallCounter:
+    """Counts denoiser calls (NFE) while passing them through."""
+
+    def __init__(self, denoiser: Callable[..., torch.Tensor]):
+        self.denoiser, self.calls = denoiser, 0
+
+    def __call__(self, *args: Any) -> torch.Tensor:
+        self.calls += 1
+        return self.denoiser(*args)

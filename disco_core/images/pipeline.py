@@ -34,7 +34,7 @@ from disco_core.diffusion.curvature import mean_curvature
 from disco_core.diffusion.guidance import GuidedDenoiser
 from disco_core.diffusion.loss import EDMLoss
 from disco_core.diffusion.precond import EDMPrecond
-from disco_core.diffusion.samplers import heun_sampler
+from disco_core.diffusion.samplers import CallCounter, heun_sampler
 from disco_core.diffusion.schedules import EDMSchedule
 from disco_core.images.datasets import ImageSet, load_images, split
 from disco_core.images.encoder import ImageEncoder
@@ -423,17 +423,6 @@ def train_feature_classifier(cfg: ImagesConfig, train: ImageSet, test: ImageSet,
 
 
 # ------------------------------------------------------------------------------------------ sampling
-
-
-class CallCounter:
-    """Counts denoiser calls (NFE) while passing them through."""
-
-    def __init__(self, denoiser: Callable[..., torch.Tensor]):
-        self.denoiser, self.calls = denoiser, 0
-
-    def __call__(self, *args: Any) -> torch.Tensor:
-        self.calls += 1
-        return self.denoiser(*args)
 
 
 def sigmas_for(cfg: ImagesConfig) -> torch.Tensor:

@@ -42,7 +42,7 @@ from disco_core.config import from_dict, load_yaml
 from disco_core.diffusion.curvature import mean_curvature, wasserstein2
 from disco_core.diffusion.loss import EDMLoss
 from disco_core.diffusion.precond import EDMPrecond
-from disco_core.diffusion.samplers import heun_sampler
+from disco_core.diffusion.samplers import CallCounter, heun_sampler
 from disco_core.diffusion.schedules import EDMSchedule
 from disco_core.latents.dropout import drop_mask
 from disco_core.latents.encoder import MLPEncoder
@@ -224,17 +224,6 @@ def _qmc_inputs(n: int, dims: int, seed: int) -> torch.Tensor:
     return engine.draw(n).clamp(1e-7, 1 - 1e-7)
 
 
-class _CallCounter:
-    """Counts denoiser calls (NFE) while passing them through."""
-
-    def __init__(self, denoiser: Callable[..., torch.Tensor]):
-        self.denoiser, self.calls = denoiser, 0
-
-    def __call__(self, *args: Any) -> torch.Tensor:
-        self.calls += 1
-        return self.denoiser(*args)
-
-
 @dataclass
 class ToyModels:
     """The trained pieces of one toy run (all in eval mode, EMA weights loaded)."""
@@ -313,7 +302,7 @@ def sample_toy(models: ToyModels, cfg: ToyConfig, *, seed: int) -> ToySamples:
     u = _qmc_inputs(cfg.n_eval, 3, seed)
     x_T = cfg.sigma_max * torch.special.ndtri(u[:, :2])
     codes = prior_codes_by_inverse_cdf(models.prior, u[:, 2], temperature=cfg.prior_temperature)
-    counter = _CallCounter(models.baseline)
+    counter = CallCounter(models.baseline)
     x_base, traj_base = heun_sampler(counter, x_T, sigmas, return_trajectory=True)
     x_disco, traj_disco = heun_sampler(
         models.disco.denoiser, x_T, sigmas, latents=codes_to_onehot(codes, cfg.k), return_trajectory=True
