@@ -75,6 +75,7 @@ class TrainConfig:
     log_every: int = 10
     val_every: int = 250
     val_batches: int = 16
+    val_times: tuple[float, ...] = (0.25, 0.5, 0.75)  # diffusion times the validation loss is measured at
     ckpt_every: int = 250
     seed: int = 0
     num_workers: int = 0
@@ -94,6 +95,7 @@ class SamplingConfig:
     temperature: float = 1.0
     prior_temperature: float = 1.0
     rank: str = "confidence"
+    refine: str = "none"  # none | vina: Vina local optimisation of each pose before ranking
 
 
 @dataclass

@@ -49,6 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per worker for Vina / torch (default: cores // workers)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N complexes of the ID list")
+    parser.add_argument("--rank", choices=("confidence", "vina"), default=None,
+                        help="discodock ranking (default: the checkpoint's)")
+    parser.add_argument("--refine", choices=("none", "vina"), default=None,
+                        help="discodock: Vina local optimisation of each pose (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--device", default="auto", help="discodock device: auto, cpu or cuda")
@@ -73,6 +77,8 @@ class BenchmarkSettings:
     device: str
     posebusters: bool
     threads: int
+    rank: str | None = None  # discodock: confidence | vina (None: the checkpoint's default)
+    refine: str | None = None  # discodock: none | vina (None: the checkpoint's default)
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     ranked = dock_for_benchmark(
         entry.protein, ligand, checkpoint=settings.checkpoint, samples=settings.samples,
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
-        seed=settings.seed, device=settings.device, **extra,
+        seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine, **extra,
     )
     return [m for m, _ in ranked], [float(c) for _, c in ranked]
 
@@ -334,10 +340,11 @@ def run(args: argparse.Namespace) -> int:
     workers = max(0, int(args.workers))
     threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, workers))
     settings = BenchmarkSettings(
-        method=args.method, label=method_label(args.method, args.latents, args.pocket), samples=args.samples,
+        method=args.method, samples=args.samples,
+        label=method_label(args.method, args.latents, args.pocket) + ("-refined" if args.refine == "vina" else ""),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
-        posebusters=bool(args.posebusters), threads=int(threads),
+        posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None)

@@ -40,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pocket-center", type=_center, metavar="X,Y,Z", help="dock around this site (Angstrom)")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
-    p.add_argument("--refine", choices=["none", "vina"], default="none", help="Vina local optimisation of each pose")
+    p.add_argument("--refine", choices=["none", "vina"], default=None,
+                   help="Vina local optimisation of each pose (default: the checkpoint's recommendation)")
     p.add_argument("--rank", choices=["confidence", "vina"], default=None,
                    help="ranking (default: the checkpoint's recommendation)")
     p.add_argument("--seed", type=int, default=0)

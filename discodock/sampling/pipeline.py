@@ -43,7 +43,7 @@ class DockSettings:
     temperature: float = 1.0
     ode: bool = False
     pocket_radius: float | None = None
-    refine: str = "none"  # none | vina
+    refine: str | None = None  # none | vina; None: the checkpoint's default
     rank: str | None = None  # confidence | vina; None: the checkpoint's default
     batch_size: int | None = None
     max_heavy_atoms: int = 150
@@ -151,15 +151,16 @@ class Docker:
              info: dict) -> list[RankedPose]:
         """Score every pose (confidence model or Vina), optionally refine with Vina, best first."""
         method = settings.rank or self.cfg.sampling.rank
+        refine = settings.refine or self.cfg.sampling.refine
         if method == "confidence" and self.models.confidence is None:
             info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
             method = "vina"
         poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
-        if settings.refine == "vina" or method == "vina":
+        if refine == "vina" or method == "vina":
             from discodock.eval.vina_baseline import get_receptor
 
             receptor = get_receptor(protein_path)
-            if settings.refine == "vina":
+            if refine == "vina":
                 for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
                     p.mol, p.vina_score = refined.mol, refined.score
                 positions = torch.stack([torch.tensor(p.mol.GetConformer().GetPositions(), dtype=torch.float32)
@@ -174,7 +175,7 @@ class Docker:
             poses.sort(key=lambda p: -p.confidence)
         else:
             poses.sort(key=lambda p: p.vina_score if p.vina_score is not None else float("inf"))
-        info["ranked_by"] = method
+        info["ranked_by"], info["refine"] = method, refine
         return poses
 
     def dock(self, protein_path, ligand_spec, *, name: str, pocket_center=None, settings: DockSettings | None = None,
@@ -231,13 +232,15 @@ _DOCKERS: dict[tuple[str, str], Docker] = {}  # per process: load each checkpoin
 
 def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, samples: int = 10,
                        latents: str = "prior", pocket_center=None, seed: int = 0, device: str = "auto",
-                       crystal_mol: Chem.Mol | None = None) -> list[tuple[Chem.Mol, float]]:
+                       crystal_mol: Chem.Mol | None = None, rank: str | None = None,
+                       refine: str | None = None) -> list[tuple[Chem.Mol, float]]:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, for ``discodock benchmark``."""
     key = (str(checkpoint or DEFAULT_WEIGHTS), str(device))
     if key not in _DOCKERS:
         _DOCKERS[key] = load_docker(checkpoint, device=device)
     docker = _DOCKERS[key]
-    settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps)
+    settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps, rank=rank,
+                            refine=refine)
     result = docker.dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                          settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
     return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]

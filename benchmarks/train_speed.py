@@ -7,7 +7,7 @@ spread over t in (0, 1] (the cross-edge cutoff, hence the cost, grows with sigma
 
 Usage::
 
-    OMP_NUM_THREADS=2 python benchmarks/model_speed.py --configs tiny cpu diffdock_s --threads 2
+    OMP_NUM_THREADS=2 python benchmarks/train_speed.py --configs tiny cpu diffdock_s --threads 2
 
 Columns: edges per batch (ligand, receptor, cross; averaged over the noise levels), milliseconds for the
 encoder forward, the score-net forward and the backward of both (wall clock), the process CPU time of a
