@@ -31,7 +31,8 @@ from discodock.errors import ConfigError, InputError
 
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
-_RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters")
+_RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters",
+                    "rank", "refine")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -347,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
-        settings = replace(settings, latents="none", checkpoint=None)
+        settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)
 
     complexes = find_complexes(args.data, read_ids(args.ids) if args.ids else None)
     if args.limit is not None:

@@ -102,6 +102,27 @@ def test_changed_settings_in_the_same_folder_are_refused(data, tmp_path, fake_do
     assert err.startswith("discodock benchmark: error:") and "samples" in err
 
 
+def test_discodock_rank_and_refine_reach_the_docker_and_name_the_run(data, tmp_path, monkeypatch):
+    """--rank/--refine go to the docking call, and a refined run is recorded under its own label."""
+    from discodock.sampling import pipeline
+
+    seen = []
+
+    def fake(protein, ligand, **kw):
+        seen.append((kw["rank"], kw["refine"], kw["latents"]))
+        return [(Chem.Mol(ligand), -5.0)]
+
+    monkeypatch.setattr(pipeline, "dock_for_benchmark", fake)
+    root, ids = data
+    out = tmp_path / "out"
+    args = ["benchmark", "--method", "discodock", "--pocket", "--data", str(root), "--ids", str(ids), "--out", str(out),
+            "--workers", "0", "--no-posebusters", "--limit", "1", "--latents", "none"]
+    assert main(args + ["--rank", "vina", "--refine", "vina"]) == 0
+    assert main(args) == 0
+    assert seen == [("vina", "vina", "none"), (None, None, "none")]
+    assert {r["method"] for r in rows(out)} == {"discodock-none-pocket-refined", "discodock-none-pocket"}
+
+
 def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
     assert run(data, tmp_path / "a", "--limit", "2") == 0
     assert run(data, tmp_path / "b", "--limit", "3") == 0

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's docking table: AutoDock Vina and discodock in pocket mode on the first N complexes (folder order)
+# of the shared PoseBusters set, all into one folder, which then holds summary.md (the table), summary.json,
+# per_complex.csv and rmsd_cdf.png (one curve per method). Re-running resumes: finished complexes are skipped.
+#
+#   bash benchmarks/posebusters_table.sh [N=40] [OUT=runs/bench_posebusters_pocket]
+#
+# discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
+# the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps).
+set -euo pipefail
+N=${1:-40}
+OUT=${2:-runs/bench_posebusters_pocket}
+DATA=../shared/data/posebusters_benchmark_set
+WEIGHTS=discodock/weights
+COMMON=(--data "$DATA" --pocket --limit "$N" --out "$OUT" --seed 0 --samples 10)
+discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
+discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents prior "${COMMON[@]}" --workers 2
+discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents oracle "${COMMON[@]}" --workers 2
+discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu_m0.pt" --latents none "${COMMON[@]}" --workers 2
