@@ -15,6 +15,7 @@ import csv
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -95,8 +96,22 @@ def main() -> int:
                     "--quiet", "--device", args.device]
             if args.checkpoint:
                 argv += ["--checkpoint", args.checkpoint]
+            # Resident memory sampled every second along the batch: streaming means it stays flat.
+            trace: list[float] = []
+            done = threading.Event()
+
+            def watch() -> None:
+                while not done.wait(1.0):
+                    trace.append(rss_mb())
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
             cli(argv)
+            done.set()
+            watcher.join()
+            at = [trace[min(len(trace) - 1, int(f * len(trace)))] for f in (0.1, 0.5, 0.9)] if trace else [rss_mb()] * 3
             print(f"50-row CSV, 10 samples each: {time.perf_counter() - t0:.0f} s; RSS before {before:.0f} MB, "
+                  f"at 10% / 50% / 90% of the batch {at[0]:.0f} / {at[1]:.0f} / {at[2]:.0f} MB, "
                   f"after {rss_mb():.0f} MB, peak {peak_mb():.0f} MB")
     return 0
 

@@ -12,7 +12,7 @@ N=${1:-40}
 OUT=${2:-runs/bench_posebusters_pocket}
 DATA=../shared/data/posebusters_benchmark_set
 WEIGHTS=discodock/weights
-COMMON=(--data "$DATA" --pocket --limit "$N" --out "$OUT" --seed 0 --samples 10)
+COMMON=(--data "$DATA" --ids data/splits/test_posebusters.txt --pocket --limit "$N" --out "$OUT" --seed 0 --samples 10)
 discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents prior "${COMMON[@]}" --workers 2
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents oracle "${COMMON[@]}" --workers 2
