@@ -1,0 +1,42 @@
+"""Copy a run's exported weights to where discodock loads them, with the docking defaults chosen by measurement.
+
+    python benchmarks/ship_weights.py runs/cpu_pointer/weights.pt discodock/weights/discodock_cpu.pt \\
+        --rank vina --refine none [--note "..."]
+
+The weights keep their training config; only the ``sampling`` section (the defaults of ``discodock dock``) is
+changed, and ``extra.shipped`` records where they came from. ``config.yaml`` is written beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("source", type=Path)
+    ap.add_argument("target", type=Path)
+    ap.add_argument("--rank", choices=("confidence", "vina"), required=True)
+    ap.add_argument("--refine", choices=("none", "vina"), required=True)
+    ap.add_argument("--note", default="")
+    args = ap.parse_args()
+
+    from disco_core.training import save_checkpoint
+    from discodock.train import load_models
+
+    models, cfg, ckpt = load_models(args.source)  # validates the checkpoint and its config
+    if args.rank == "confidence" and models.confidence is None:
+        raise SystemExit(f"{args.source}: no confidence model, cannot rank by confidence")
+    sampling = dict(cfg.to_dict()["sampling"], rank=args.rank, refine=args.refine)
+    config = dict(cfg.to_dict(), sampling=sampling)
+    extra = dict(ckpt.get("extra") or {}, shipped={"source": str(args.source), "note": args.note})
+    save_checkpoint(args.target, state=ckpt["state"], config=config, step=ckpt["step"], extra=extra)
+    print(f"{args.target}: step {ckpt['step']}, sampling {sampling}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
