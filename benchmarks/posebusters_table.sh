@@ -16,4 +16,4 @@ COMMON=(--data "$DATA" --ids data/splits/test_posebusters.txt --pocket --limit "
 discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents prior "${COMMON[@]}" --workers 2
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents oracle "${COMMON[@]}" --workers 2
-discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu_m0.pt" --latents none "${COMMON[@]}" --workers 2
+discodock benchmark --method discodock --checkpoint checkpoints/cpu_m0/weights.pt --latents none "${COMMON[@]}" --workers 2

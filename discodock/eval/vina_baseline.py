@@ -333,10 +333,29 @@ class VinaReceptor:
         with tempfile.TemporaryDirectory(prefix="discodock_vina_") as tmp:
             out = Path(tmp) / "pose.pdbqt"
             for v, pose in self._poses_on_maps(poses, padding):
-                energy = float(v.optimize()[0])
+                try:
+                    energy = float(v.optimize()[0])
+                except RuntimeError as err:
+                    if "outside the grid box" not in str(err):
+                        raise
+                    # The optimiser walked off the maps: redo this pose alone on a wider map of its own, and
+                    # if even that fails keep it unrefined rather than losing the whole complex.
+                    results.append(self._optimize_alone(pose, padding=2 * padding, out=out))
+                    continue
                 v.write_pose(str(out), overwrite=True)
                 results.append(VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy))
         return results
+
+    def _optimize_alone(self, pose: Chem.Mol, *, padding: float, out: Path) -> VinaPose:
+        (v, _), = self._poses_on_maps([pose], padding)
+        try:
+            energy = float(v.optimize()[0])
+        except RuntimeError as err:
+            if "outside the grid box" not in str(err):
+                raise
+            return VinaPose(mol=Chem.Mol(pose), score=float(v.score()[0]))
+        v.write_pose(str(out), overwrite=True)
+        return VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy)
 
     def local_optimize(self, pose: Chem.Mol) -> VinaPose:
         """Vina's local optimisation of one pose (see :meth:`local_optimize_poses`)."""

@@ -103,3 +103,39 @@ def test_scattered_poses_are_scored_like_single_ones():
     alone = [receptor.score(crystal), receptor.score(shifted)]
     assert together == pytest.approx(alone, abs=0.02)
     assert together[0] < together[1]
+
+
+def test_refinement_that_walks_off_its_map_is_redone_not_fatal(monkeypatch):
+    """Vina can stop an optimisation with "ligand is outside the grid box" (seen once in 400 benchmark poses);
+    that pose is redone alone on a wider map, and kept unrefined if that fails too, instead of failing the
+    whole complex. The failure is injected: the first optimisation of each Vina object raises it."""
+    from vina import Vina
+
+    protein, crystal = files("5n17")
+    receptor = VinaReceptor(protein=protein, cpu=1)
+    moved = Chem.Mol(crystal)
+    conf = moved.GetConformer()
+    for i in range(moved.GetNumAtoms()):
+        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [1.0, 0.0, 0.0]).tolist())
+    real_optimize = Vina.optimize
+    calls = []
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) in fail_on:
+            raise RuntimeError("Vina runtime error: The ligand is outside the grid box. Increase the size ...")
+        return real_optimize(self, *args, **kwargs)
+
+    monkeypatch.setattr(Vina, "optimize", flaky)
+    unrefined = receptor.score(moved)
+    fail_on = {1}  # the first pose fails on the shared map, then succeeds alone on a wider one
+    first, second = receptor.local_optimize_poses([moved, moved])
+    assert len(calls) == 3
+    assert first.score == pytest.approx(second.score, abs=0.05) and first.score < unrefined
+    calls.clear()
+    fail_on = {1, 2}  # fails on the wider map too: kept as it was, with its own score
+    kept, refined = receptor.local_optimize_poses([moved, moved])
+    assert kept.score == pytest.approx(unrefined, abs=0.05) and refined.score < unrefined
+    assert np.allclose(kept.mol.GetConformer().GetPositions(), moved.GetConformer().GetPositions())
+    for result in (first, second, kept, refined):
+        assert result.mol.GetNumAtoms() == crystal.GetNumAtoms()
