@@ -22,6 +22,15 @@ def files(cid):
     return protein, Chem.RemoveHs(Chem.MolFromMolFile(str(ligand)))
 
 
+def translated(mol, shift):
+    """A copy of ``mol`` with every atom moved by ``shift`` (Angstrom)."""
+    out = Chem.Mol(mol)
+    conf = out.GetConformer()
+    for i in range(out.GetNumAtoms()):
+        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + shift).tolist())
+    return out
+
+
 def parse_pdbqt(text):
     rows = []
     for line in text.splitlines():
@@ -79,10 +88,7 @@ def test_pocket_docking_returns_valid_poses():
 def test_score_and_local_optimize_of_the_crystal_pose():
     protein, crystal = files("5n17")
     receptor = VinaReceptor(protein=protein, cpu=1)
-    far = Chem.Mol(crystal)
-    conf = far.GetConformer()
-    for i in range(far.GetNumAtoms()):
-        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [40.0, 0.0, 0.0]).tolist())
+    far = translated(crystal, [40.0, 0.0, 0.0])
     crystal_score, far_score = receptor.score_poses([crystal, far])
     assert crystal_score < -5.0  # a real binder in its site
     assert abs(far_score) < 0.5  # 40 A away: no contacts at all
@@ -95,10 +101,7 @@ def test_scattered_poses_are_scored_like_single_ones():
     # Poses far apart get their own maps; each score must equal scoring that pose alone.
     protein, crystal = files("5n17")
     receptor = VinaReceptor(protein=protein, cpu=1)
-    shifted = Chem.Mol(crystal)
-    conf = shifted.GetConformer()
-    for i in range(shifted.GetNumAtoms()):
-        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [0.0, 25.0, 0.0]).tolist())
+    shifted = translated(crystal, [0.0, 25.0, 0.0])
     together = receptor.score_poses([crystal, shifted])
     alone = [receptor.score(crystal), receptor.score(shifted)]
     assert together == pytest.approx(alone, abs=0.02)
@@ -113,10 +116,7 @@ def test_refinement_that_walks_off_its_map_is_redone_not_fatal(monkeypatch):
 
     protein, crystal = files("5n17")
     receptor = VinaReceptor(protein=protein, cpu=1)
-    moved = Chem.Mol(crystal)
-    conf = moved.GetConformer()
-    for i in range(moved.GetNumAtoms()):
-        conf.SetAtomPosition(i, (np.array(conf.GetAtomPosition(i)) + [1.0, 0.0, 0.0]).tolist())
+    moved = translated(crystal, [1.0, 0.0, 0.0])
     real_optimize = Vina.optimize
     calls = []
 
