@@ -240,6 +240,17 @@ class VinaPose:
     score: float
 
 
+def _left_the_grid(err: RuntimeError) -> bool:
+    return "outside the grid box" in str(err)
+
+
+def _optimized(v, pose: Chem.Mol, out: Path) -> VinaPose:
+    """Vina's local optimisation of the ligand loaded in ``v`` (``pose``), read back through ``out``."""
+    energy = float(v.optimize()[0])
+    v.write_pose(str(out), overwrite=True)
+    return VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy)
+
+
 class VinaReceptor:
     """One protein prepared for Vina (the PDBQT is written once, to a private temporary folder).
 
@@ -334,28 +345,20 @@ class VinaReceptor:
             out = Path(tmp) / "pose.pdbqt"
             for v, pose in self._poses_on_maps(poses, padding):
                 try:
-                    energy = float(v.optimize()[0])
+                    results.append(_optimized(v, pose, out))
                 except RuntimeError as err:
-                    if "outside the grid box" not in str(err):
+                    if not _left_the_grid(err):
                         raise
                     # The optimiser walked off the maps: redo this pose alone on a wider map of its own, and
                     # if even that fails keep it unrefined rather than losing the whole complex.
-                    results.append(self._optimize_alone(pose, padding=2 * padding, out=out))
-                    continue
-                v.write_pose(str(out), overwrite=True)
-                results.append(VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy))
+                    (wide, _), = self._poses_on_maps([pose], 2 * padding)
+                    try:
+                        results.append(_optimized(wide, pose, out))
+                    except RuntimeError as err_again:
+                        if not _left_the_grid(err_again):
+                            raise
+                        results.append(VinaPose(mol=Chem.Mol(pose), score=float(wide.score()[0])))
         return results
-
-    def _optimize_alone(self, pose: Chem.Mol, *, padding: float, out: Path) -> VinaPose:
-        (v, _), = self._poses_on_maps([pose], padding)
-        try:
-            energy = float(v.optimize()[0])
-        except RuntimeError as err:
-            if "outside the grid box" not in str(err):
-                raise
-            return VinaPose(mol=Chem.Mol(pose), score=float(v.score()[0]))
-        v.write_pose(str(out), overwrite=True)
-        return VinaPose(mol=_pdbqt_to_poses(out.read_text(), pose)[0], score=energy)
 
     def local_optimize(self, pose: Chem.Mol) -> VinaPose:
         """Vina's local optimisation of one pose (see :meth:`local_optimize_poses`)."""
