@@ -367,6 +367,9 @@ def load_models(path: str | Path, *, device: str | torch.device = "cpu") -> tupl
 
     ckpt = _load(path, device)
     try:
+        score_cfg = ckpt["config"].get("model", {}).get("score", {})
+        if "tor_edge_lmax" not in score_cfg:  # made before 2026-11-28, with the torsion head of then
+            score_cfg.update(tor_edge_lmax=1, tor_fourier=0)
         cfg = docking_config_from_dict(ckpt["config"], source=path)
         state = ckpt["state"]["models"]
     except (KeyError, TypeError):

@@ -133,13 +133,29 @@ class ScoreNetConfig(TrunkConfig):
 
     ``sigma_embed_dim``: sinusoidal features per pose component (three components). ``center_rbf_max``:
     range (Angstrom) of the radial basis of atom-to-centre distances in the translation/rotation head;
-    ``tor_radius``: atoms within this distance of a rotatable bond's centre feed its torsion score.
+    ``tor_radius``: atoms within this distance of a rotatable bond's centre feed its torsion score;
+    ``tor_edge_lmax``: spherical-harmonic degree of a neighbour's direction in the torsion head. With 2, the
+    head can form the sign-free torque ``w . (d x a)(a . d)`` of a neighbour's vector feature ``w`` about the
+    bond axis ``a`` directly; with 1 (checkpoints before 2026-11-28) a torsion's pseudo-scalar must come from
+    the trunk's few pseudo-vector channels, and the torsion loss did not fall. ``tor_fourier``: the torsion
+    score also gets ``c + sum_k a_k cos(k phi) + b_k sin(k phi)``, k = 1..tor_fourier, where phi is the bond's
+    dihedral angle and the coefficients come from the bond's invariant features: the derivative of a
+    torsion potential whose shape the chemistry and the pocket set (0: no such term).
     """
 
     num_layers: int = 4
     sigma_embed_dim: int = 16
     center_rbf_max: float = 30.0
     tor_radius: float = 5.0
+    tor_edge_lmax: int = 2
+    tor_fourier: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tor_edge_lmax not in (1, 2):
+            raise ConfigError(None, f"tor_edge_lmax must be 1 or 2, got {self.tor_edge_lmax}")
+        if self.tor_fourier < 0:
+            raise ConfigError(None, f"tor_fourier must be >= 0, got {self.tor_fourier}")
 
 
 @dataclass

@@ -26,6 +26,7 @@ from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
 from discodock.data.graph import radius_bipartite
+from discodock.geometry.torsion import torsion_angles, torsion_neighbors
 from discodock.models.config import ModelConfig
 from discodock.models.latents import LatentConditioning, LatentDict, num_graphs
 from discodock.models.layers import (
@@ -97,12 +98,19 @@ class ScoreNet(nn.Module):
         # Torsion head: neighbours -> rotatable-bond centre. The bond axis enters as Y_2, blind to its sign.
         self.tor_rbf = GaussianSmearing(stop=sc.tor_radius, num_basis=sc.num_radial)
         self.tor_edge_embed = mlp(sc.num_radial + cond_dim, ns, ns)
-        self.tor_edge_tp = o3.FullTensorProduct(sh, o3.Irreps("2e"))
+        tor_sh = o3.Irreps.spherical_harmonics(sc.tor_edge_lmax)
+        # Only edge irreps that meet a node irrep of the same type can yield the head's scalars; l = 1 keeps the
+        # unfiltered product of the checkpoints made with it.
+        keep = None if sc.tor_edge_lmax == 1 else sorted({ir for _, ir in irreps})
+        self.tor_sh_irreps = tor_sh
+        self.tor_edge_tp = o3.FullTensorProduct(tor_sh, o3.Irreps("2e"), filter_ir_out=keep)
         self.tor_conv = TensorProductConv(
             in_irreps=irreps, sh_irreps=self.tor_edge_tp.irreps_out, out_irreps=o3.Irreps(f"{ns}x0e + {ns}x0o"),
             edge_dim=3 * ns, hidden_dim=3 * ns, dropout=sc.dropout,
         )
-        self.tor_out = nn.Sequential(nn.Linear(2 * ns, ns, bias=False), nn.Tanh(), nn.Linear(ns, 1, bias=False))
+        self.tor_out = nn.Sequential(
+            nn.Linear(2 * ns, ns, bias=False), nn.Tanh(), nn.Linear(ns, 1 + 2 * sc.tor_fourier, bias=False)
+        )
 
     def forward(
         self, batch: HeteroData, *, sigma: dict[str, Tensor], latents: LatentDict | None = None
@@ -174,7 +182,7 @@ class ScoreNet(nn.Module):
         pairs = radius_bipartite(centre, pos, sc.tor_radius, batch_x=bond_b, batch_y=out.lig_batch)
         bond_idx, atom_idx = pairs
         vec = pos[atom_idx] - centre[bond_idx]
-        sh = o3.spherical_harmonics(self.trunk.sh_irreps, vec, normalize=True, normalization="component")
+        sh = o3.spherical_harmonics(self.tor_sh_irreps, vec, normalize=True, normalization="component")
         edge_sh = self.tor_edge_tp(sh, axis_sh[bond_idx])
         emb = self.tor_edge_embed(torch.cat([self.tor_rbf(vec.norm(dim=1)), cond[bond_b[bond_idx]]], dim=1))
         # The bond's own scalars, symmetric in (u, v): a twist is the same move from either end.
@@ -182,5 +190,11 @@ class ScoreNet(nn.Module):
         feat = torch.cat([emb, out.lig[atom_idx, :ns], bond_s[bond_idx]], dim=1)
         edges = torch.stack([atom_idx, bond_idx])
         h = self.tor_conv(out.lig, edges, edge_sh, feat, n_bonds)
-        tor = self.tor_out(invariant_part(h, self.tor_conv.out_irreps))[:, 0]
+        coef = self.tor_out(invariant_part(h, self.tor_conv.out_irreps))
+        tor = coef[:, 0]
+        if sc.tor_fourier:
+            k = torch.arange(1, sc.tor_fourier + 1, dtype=pos.dtype, device=pos.device)
+            phi = torsion_angles(pos, bonds, torsion_neighbors(bonds, batch[K.LIGAND_BOND][K.EDGE_INDEX]))
+            kphi = phi[:, None] * k
+            tor = tor + (coef[:, 1::2] * torch.cos(kphi) + coef[:, 2::2] * torch.sin(kphi)).sum(1)
         return tor * torch.sqrt(self.tor_score_norm(sigma_tor[bond_b])).to(tor.dtype)

@@ -70,3 +70,22 @@ def test_checkpoint_carries_config(tiny_checkpoint):
     assert ckpt["config"]["model"]["latent"]["m"] == 2
     assert models.prior is not None and models.confidence is not None
     assert (tiny_checkpoint.parent / "config.yaml").is_file()
+
+
+def test_checkpoint_from_before_the_torsion_head_keys_loads_with_its_own_head(tmp_path):
+    """Checkpoints written before ``tor_edge_lmax`` / ``tor_fourier`` existed hold the l = 1 torsion head without
+    the dihedral term; loading one must rebuild that head, not today's default, and keep its outputs."""
+    from discodock.train import DockingModels, export_weights
+
+    cfg = tiny_config(**{"model.score.tor_edge_lmax": 1, "model.score.tor_fourier": 0})
+    torch.manual_seed(0)
+    models = DockingModels(cfg.model)
+    path = export_weights(models, cfg, tmp_path / "old.pt", step=1)
+    payload = torch.load(path, weights_only=True)
+    for key in ("tor_edge_lmax", "tor_fourier"):
+        del payload["config"]["model"]["score"][key]
+    torch.save(payload, path)
+    loaded, loaded_cfg, _ = load_models(path)
+    assert (loaded_cfg.model.score.tor_edge_lmax, loaded_cfg.model.score.tor_fourier) == (1, 0)
+    for name, value in models.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value, msg=name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -38,11 +40,15 @@ def in_dtype(latents, dtype):
     return {k: v.to(dtype) if v.is_floating_point() else v for k, v in latents.items()}
 
 
+LEGACY_TORSION_HEAD = {"tor_edge_lmax": 1, "tor_fourier": 0}  # checkpoints made before 2026-11-28
+
+
 @pytest.mark.parametrize(
-    "mode, lmax", [("none", 1), ("pointer", 1), ("global", 1), ("pointer", 2)]
+    "mode, lmax, head",
+    [("none", 1, {}), ("pointer", 1, {}), ("global", 1, {}), ("pointer", 2, {}), ("pointer", 1, LEGACY_TORSION_HEAD)],
 )
-def test_equivariance(mode, lmax, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
-    cfg = make_cfg(mode, sh_lmax=lmax)
+def test_equivariance(mode, lmax, head, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
+    cfg = make_cfg(mode, sh_lmax=lmax, **head)
     torch.manual_seed(0)
     net = ScoreNet(cfg).double().eval()
     batch = as_dtype(collate(complexes), torch.float64)
@@ -167,3 +173,75 @@ def test_ligand_without_rotatable_bonds(complexes, collate, make_cfg):
         out = net(collate([c]), sigma=sigma_for(1))
     assert out["tor"].shape == (0,)
     assert torch.isfinite(out["tr"]).all() and torch.isfinite(out["rot"]).all()
+
+
+def test_torsion_score_is_the_same_from_either_end_of_the_bond(complexes, collate, make_cfg):
+    """A twist of (u, v) and of (v, u) is one move, so listing a bond the other way round changes nothing."""
+    cfg = make_cfg("pointer")
+    torch.manual_seed(0)
+    net = ScoreNet(cfg).double().eval()
+    batch = collate(complexes)
+    flipped = batch.clone()
+    flipped[K.LIGAND][K.TOR_BONDS] = batch[K.LIGAND][K.TOR_BONDS].flip(1)
+    with torch.no_grad():
+        a = net(_as64(batch), sigma=sigma_for(2, torch.float64))
+        b = net(_as64(flipped), sigma=sigma_for(2, torch.float64))
+    torch.testing.assert_close(a["tor"], b["tor"])
+
+
+class _Constant(torch.nn.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def forward(self, h):
+        return self.value.expand(h.shape[0], -1)
+
+
+def _as64(batch):
+    out = batch.clone()
+    for store in out.stores:
+        for key, value in store.items():
+            if torch.is_tensor(value) and value.is_floating_point():
+                store[key] = value.double()
+    return out
+
+
+def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, make_cfg):
+    """With coefficients fixed to (c, a_1, b_1, ...) = (0, 0, 1, 0, ...) the torsion score is sin(phi) times
+    its scale, with phi the dihedral RDKit measures on the same four atoms."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolTransforms
+    from rdkit.Geometry import Point3D
+
+    from discodock.geometry import torus
+    from discodock.geometry.torsion import torsion_neighbors
+
+    cfg = make_cfg("none")
+    net = ScoreNet(cfg).double().eval()
+    n_out = net.tor_out[-1].out_features
+    assert n_out == 1 + 2 * cfg.score.tor_fourier
+    fixed = torch.zeros(n_out, dtype=torch.float64)
+    fixed[2] = 1.0  # b_1: the sin(phi) coefficient
+    net.tor_out = _Constant(fixed)
+
+    c = complexes[0]
+    batch = _as64(collate([c]))
+    sigma = sigma_for(1, torch.float64)
+    with torch.no_grad():
+        tor = net(batch, sigma=sigma)["tor"]
+    scale = torch.sqrt(torus.score_norm(sigma["tor"]))
+    bonds = c[K.LIGAND][K.TOR_BONDS]
+    nbrs = torsion_neighbors(bonds, c[K.LIGAND_BOND][K.EDGE_INDEX])
+    pos = c[K.LIGAND][K.POS].double()
+    mol = Chem.RWMol()
+    for _ in range(pos.shape[0]):
+        mol.AddAtom(Chem.Atom(6))
+    conf = Chem.Conformer(pos.shape[0])
+    for i, p in enumerate(pos.tolist()):
+        conf.SetAtomPosition(i, Point3D(*p))
+    expected = []
+    for (u, v), (a, d) in zip(bonds.tolist(), nbrs.tolist()):
+        phi = rdMolTransforms.GetDihedralRad(conf, a, u, v, d)
+        expected.append(scale[0] * math.sin(phi))
+    torch.testing.assert_close(tor, torch.stack(expected))
