@@ -134,11 +134,16 @@ class EpochSampler:
 # ------------------------------------------------------------------------------------------------- losses
 
 
-def score_loss(
+def score_predictions(
     models: DockingModels, batch: HeteroData, cfg: DockingConfig, generator: torch.Generator,
-    *, t: Tensor | None = None, p_drop: float | None = None,
-) -> tuple[Tensor, dict[str, Tensor]]:
-    """Denoising score-matching loss of one batch (latents from the encoder, straight-through)."""
+    *, t: Tensor | None = None, p_drop: float | None = None, latent_generator: torch.Generator | None = None,
+) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor]]:
+    """Noise the batch's poses and predict their scores (latents from the encoder, straight-through).
+
+    ``latent_generator`` (default ``generator``) draws the encoder's Gumbel noise; validation gives it its own
+    so the noise draws on the poses are the same with and without latents. Returns ``(pred, targets,
+    item_sigmas)`` as :func:`~discodock.diffusion.loss.score_matching_loss` takes them.
+    """
     schedule = cfg.diffusion.schedule()
     b = int(batch.num_graphs)
     device = batch[K.LIGAND][K.POS].device
@@ -146,7 +151,7 @@ def score_loss(
     latents = None
     if models.encoder is not None:
         p = cfg.model.latent.dropout if p_drop is None else p_drop
-        latents = models.encoder.encode(batch, temperature=1.0, generator=generator, p_drop=p)
+        latents = models.encoder.encode(batch, temperature=1.0, generator=latent_generator or generator, p_drop=p)
         latents.pop("codes", None)
     if t is None:
         t = schedule.sample_times(b, generator=generator, device=gen_device)
@@ -155,7 +160,17 @@ def score_loss(
     noisy, targets, item_sigmas = perturb_pose(pose, sigmas, generator=generator)
     batch[K.LIGAND][K.POS] = noisy.pos
     pred = models.score(batch, sigma=sigmas, latents=latents)
-    return score_matching_loss(pred, targets, item_sigmas)
+    return pred, targets, item_sigmas
+
+
+def score_loss(
+    models: DockingModels, batch: HeteroData, cfg: DockingConfig, generator: torch.Generator,
+    *, t: Tensor | None = None, p_drop: float | None = None, latent_generator: torch.Generator | None = None,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Denoising score-matching loss of one batch (see :func:`score_predictions`)."""
+    return score_matching_loss(*score_predictions(
+        models, batch, cfg, generator, t=t, p_drop=p_drop, latent_generator=latent_generator
+    ))
 
 
 def _ddp_wrap(module: nn.Module, device: torch.device) -> nn.Module:
@@ -312,7 +327,8 @@ def _check_replicas_agree(module: nn.Module, *, rtol: float = 1e-5) -> None:
 def validate_score(models: DockingModels, val_set: Sequence[HeteroData], cfg: DockingConfig, *,
                    device: torch.device, seed: int = 1234) -> dict[str, float]:
     """Validation loss per component at each diffusion time of ``train.val_times`` on fixed noise draws (the
-    same each time, so curves compare).
+    same each time and, the latents having their own generator, the same with and without latents, so curves
+    compare).
 
     Returns ``loss`` and ``loss_<comp>`` averaged over the times, plus ``loss_<comp>_t<t>`` per time. The
     per-time figures matter: near t = 1 the torsion and rotation targets are almost pure noise (the kernel
@@ -324,12 +340,13 @@ def validate_score(models: DockingModels, val_set: Sequence[HeteroData], cfg: Do
     count = 0
     for t_val in cfg.train.val_times:
         gen = torch.Generator(device=device).manual_seed(seed)
+        latent_gen = torch.Generator(device=device).manual_seed(seed + 1)
         cpu_gen = torch.Generator().manual_seed(seed)
         for start in range(0, n, cfg.train.batch_size):
             items = [val_set[i] for i in range(start, min(n, start + cfg.train.batch_size))]
             batch = make_batch(items, cfg, cpu_gen, device)
             t = torch.full((len(items),), float(t_val), device=device)
-            loss, terms = score_loss(models, batch, cfg, gen, t=t, p_drop=0.0)
+            loss, terms = score_loss(models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen)
             k = len(items)
             sums["loss"] = sums.get("loss", 0.0) + loss.item() * k
             for name, v in terms.items():
