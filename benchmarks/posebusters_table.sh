@@ -3,12 +3,12 @@
 # of the shared PoseBusters set, all into one folder, which then holds summary.md (the table), summary.json,
 # per_complex.csv and rmsd_cdf.png (one curve per method). Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/posebusters_table.sh [N=49] [OUT=runs/bench_posebusters_pocket]
+#   bash benchmarks/posebusters_table.sh [N=55] [OUT=runs/bench_posebusters_pocket]
 #
 # discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
 # the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps).
 set -euo pipefail
-N=${1:-49}
+N=${1:-55}
 OUT=${2:-runs/bench_posebusters_pocket}
 DATA=../shared/data/posebusters_benchmark_set
 WEIGHTS=discodock/weights
