@@ -18,7 +18,6 @@ torsion score needs the pocket (or memorising the training complexes).
 from __future__ import annotations
 
 import argparse
-import math
 
 import torch
 
@@ -45,13 +44,12 @@ def bond_table(dataset) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(feats), torch.cat(angles)
 
 
-def draw(feats, angles, n, schedule, *, t=None, t_range=(0.0, 1.0), generator=None):
-    """Noised bonds: inputs [n, F + 7] and normalised score targets [n]."""
+def draw(feats, angles, n, schedule, *, t=None, generator=None):
+    """Noised bonds at time ``t`` (default: uniform in [0, 1]): inputs [n, F + 7] and normalised score targets [n]."""
     from discodock.geometry import torus
 
     i = torch.randint(len(angles), (n,), generator=generator)
-    lo, hi = t_range
-    tt = lo + (hi - lo) * torch.rand(n, generator=generator) if t is None else torch.full((n,), float(t))
+    tt = torch.rand(n, generator=generator) if t is None else torch.full((n,), float(t))
     sigma = schedule.sigma(tt)
     delta = torus.sample(sigma, generator=generator)
     phi = torus.wrap(angles[i] + delta)

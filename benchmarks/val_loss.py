@@ -53,7 +53,7 @@ def main() -> int:
         for t_val in args.times:
             gen = torch.Generator().manual_seed(args.seed)
             latent_gen = torch.Generator().manual_seed(args.seed + 1)
-            err = {c: 0.0 for c in ("tr", "rot", "tor")}
+            err = {comp.name: 0.0 for comp in COMPONENTS}
             zero, size_p, size_y = dict(err), dict(err), dict(err)
             for _ in range(args.repeats):
                 for start in range(0, len(val_set), 8):
@@ -81,7 +81,7 @@ def main() -> int:
     print("| checkpoint | step | t | translation | rotation | torsion |")
     print("|---|---|---|---|---|---|")
     for path, step, t_val, res in rows:
-        cells = " | ".join(f"{res[c][0]:.3f} ({res[c][1]:.2f})" for c in ("tr", "rot", "tor"))
+        cells = " | ".join(f"{res[c][0]:.3f} ({res[c][1]:.2f})" for c in res)
         print(f"| {path} | {step} | {t_val:g} | {cells} |")
     return 0
 

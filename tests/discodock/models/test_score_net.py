@@ -175,17 +175,17 @@ def test_ligand_without_rotatable_bonds(complexes, collate, make_cfg):
     assert torch.isfinite(out["tr"]).all() and torch.isfinite(out["rot"]).all()
 
 
-def test_torsion_score_is_the_same_from_either_end_of_the_bond(complexes, collate, make_cfg):
+def test_torsion_score_is_the_same_from_either_end_of_the_bond(complexes, collate, make_cfg, as_dtype):
     """A twist of (u, v) and of (v, u) is one move, so listing a bond the other way round changes nothing."""
     cfg = make_cfg("pointer")
     torch.manual_seed(0)
     net = ScoreNet(cfg).double().eval()
-    batch = collate(complexes)
+    batch = as_dtype(collate(complexes), torch.float64)
     flipped = batch.clone()
     flipped[K.LIGAND][K.TOR_BONDS] = batch[K.LIGAND][K.TOR_BONDS].flip(1)
     with torch.no_grad():
-        a = net(_as64(batch), sigma=sigma_for(2, torch.float64))
-        b = net(_as64(flipped), sigma=sigma_for(2, torch.float64))
+        a = net(batch, sigma=sigma_for(2, torch.float64))
+        b = net(flipped, sigma=sigma_for(2, torch.float64))
     torch.testing.assert_close(a["tor"], b["tor"])
 
 
@@ -198,16 +198,7 @@ class _Constant(torch.nn.Module):
         return self.value.expand(h.shape[0], -1)
 
 
-def _as64(batch):
-    out = batch.clone()
-    for store in out.stores:
-        for key, value in store.items():
-            if torch.is_tensor(value) and value.is_floating_point():
-                store[key] = value.double()
-    return out
-
-
-def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, make_cfg):
+def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, make_cfg, as_dtype):
     """With coefficients fixed to (c, a_1, b_1, ...) = (0, 0, 1, 0, ...) the torsion score is sin(phi) times
     its scale, with phi the dihedral RDKit measures on the same four atoms."""
     from rdkit import Chem
@@ -226,7 +217,7 @@ def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, mak
     net.tor_out = _Constant(fixed)
 
     c = complexes[0]
-    batch = _as64(collate([c]))
+    batch = as_dtype(collate([c]), torch.float64)
     sigma = sigma_for(1, torch.float64)
     with torch.no_grad():
         tor = net(batch, sigma=sigma)["tor"]
@@ -234,9 +225,6 @@ def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, mak
     bonds = c[K.LIGAND][K.TOR_BONDS]
     nbrs = torsion_neighbors(bonds, c[K.LIGAND_BOND][K.EDGE_INDEX])
     pos = c[K.LIGAND][K.POS].double()
-    mol = Chem.RWMol()
-    for _ in range(pos.shape[0]):
-        mol.AddAtom(Chem.Atom(6))
     conf = Chem.Conformer(pos.shape[0])
     for i, p in enumerate(pos.tolist()):
         conf.SetAtomPosition(i, Point3D(*p))
