@@ -6,7 +6,8 @@
 #   bash benchmarks/posebusters_table.sh [N=55] [OUT=runs/bench_posebusters_pocket]
 #
 # discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
-# the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps).
+# the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps:
+# checkpoints/v2_m0/weights.pt).
 set -euo pipefail
 N=${1:-55}
 OUT=${2:-runs/bench_posebusters_pocket}
@@ -16,4 +17,4 @@ COMMON=(--data "$DATA" --ids data/splits/test_posebusters.txt --pocket --limit "
 discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents prior "${COMMON[@]}" --workers 2
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents oracle "${COMMON[@]}" --workers 2
-discodock benchmark --method discodock --checkpoint checkpoints/cpu_m0/weights.pt --latents none "${COMMON[@]}" --workers 2
+discodock benchmark --method discodock --checkpoint checkpoints/v2_m0/weights.pt --latents none "${COMMON[@]}" --workers 2

@@ -9,10 +9,16 @@ per component and diffusion time t, the pooled
     unexplained = sum ||pred - target||^2 / score_norm  /  sum ||target||^2 / score_norm
 
 so a model that predicts zero gets exactly 1 and every point below 1 is learned. It also prints the ratio of
-the predicted to the target score size, which shows a head that has collapsed to zero.
+the predicted to the target score size, which shows a head that has collapsed to zero, and for every
+checkpoint after the first its change from the first with a 95% interval from a paired bootstrap over
+complexes (same draws for both, so the noise of the draws largely cancels).
 
     python benchmarks/val_loss.py runs/v2_pointer/snap_*.pt runs/v2_m0/snap_*.pt \\
-        --data <training roots> --ids data/splits/val.txt [--cache /work/cache] [--times 0.1 0.25 0.5 0.75]
+        --data <training roots> --ids data/splits/val.txt [--cache /work/cache] [--times 0.1 0.25 0.5 0.75] \\
+        [--plot curves.png]
+
+``--plot`` draws the unexplained fraction against the training step, a line per run (the checkpoint's folder)
+and t, a panel per component.
 
 Training checkpoints (``last.pt``) are scored with their EMA weights, exported weights as they are.
 """
@@ -34,10 +40,12 @@ def main() -> int:
     ap.add_argument("--times", nargs="+", type=float, default=[0.1, 0.25, 0.5, 0.75])
     ap.add_argument("--repeats", type=int, default=2, help="noise draws per complex and time")
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--bootstrap", type=int, default=2000, help="resamples of the complexes for the intervals")
+    ap.add_argument("--plot", type=Path, help="PNG of the unexplained fraction against the training step")
     args = ap.parse_args()
 
     from discodock.data.training_set import load_training_complexes
-    from discodock.diffusion.components import COMPONENTS
+    from discodock.diffusion.components import COMPONENTS, Pose
     from discodock.train import load_models, make_batch, score_predictions
 
     rows = []
@@ -53,8 +61,11 @@ def main() -> int:
         for t_val in args.times:
             gen = torch.Generator().manual_seed(args.seed)
             latent_gen = torch.Generator().manual_seed(args.seed + 1)
-            err = {comp.name: 0.0 for comp in COMPONENTS}
-            zero, size_p, size_y = dict(err), dict(err), dict(err)
+            n = len(val_set)
+            # per complex, summed over its items and draws, so the bootstrap can resample complexes
+            err = {comp.name: torch.zeros(n, dtype=torch.float64) for comp in COMPONENTS}
+            zero = {c: torch.zeros(n, dtype=torch.float64) for c in err}
+            size_p, size_y = {c: 0.0 for c in err}, {c: 0.0 for c in err}
             for _ in range(args.repeats):
                 for start in range(0, len(val_set), 8):
                     items = val_set[start:start + 8]
@@ -64,26 +75,74 @@ def main() -> int:
                         pred, target, sigma = score_predictions(
                             models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen
                         )
+                    pose = Pose.from_complex(batch)
                     for comp in COMPONENTS:
                         c = comp.name
                         p, y = pred[c].reshape(len(target[c]), -1), target[c].reshape(len(target[c]), -1)
                         norm = comp.score_norm(sigma[c])
-                        err[c] += float(((p - y).pow(2).sum(1) / norm).sum())
-                        zero[c] += float((y.pow(2).sum(1) / norm).sum())
+                        owner = start + comp.item_pose(pose)
+                        err[c].index_add_(0, owner, ((p - y).pow(2).sum(1) / norm).double())
+                        zero[c].index_add_(0, owner, (y.pow(2).sum(1) / norm).double())
                         size_p[c] += float(p.pow(2).sum())
                         size_y[c] += float(y.pow(2).sum())
             rows.append((path, int(ckpt["step"]), t_val, {
-                c: (err[c] / max(zero[c], 1e-12), (size_p[c] / max(size_y[c], 1e-12)) ** 0.5) for c in err
-            }))
+                c: (float(err[c].sum() / zero[c].sum().clamp_min(1e-12)),
+                    (size_p[c] / max(size_y[c], 1e-12)) ** 0.5) for c in err
+            }, err, zero))
 
     print(f"{len(val_set)} complexes of {Path(args.ids).name}, {args.repeats} draws each; "
           "unexplained fraction (1 = predicts zero), in brackets |pred| / |target|")
     print("| checkpoint | step | t | translation | rotation | torsion |")
     print("|---|---|---|---|---|---|")
-    for path, step, t_val, res in rows:
+    for path, step, t_val, res, _, _ in rows:
         cells = " | ".join(f"{res[c][0]:.3f} ({res[c][1]:.2f})" for c in res)
         print(f"| {path} | {step} | {t_val:g} | {cells} |")
+    if len(args.checkpoints) > 1:
+        print(f"\nchange from {args.checkpoints[0]} on the same draws, [95% interval, paired bootstrap over complexes]")
+        print("| checkpoint | step | t | translation | rotation | torsion |")
+        print("|---|---|---|---|---|---|")
+        first = {t_val: (err, zero) for path, _, t_val, _, err, zero in rows[:len(args.times)]}
+        boot = torch.Generator().manual_seed(args.seed)
+        idx = torch.randint(len(val_set), (args.bootstrap, len(val_set)), generator=boot)
+        for path, step, t_val, _, err, zero in rows[len(args.times):]:
+            err0, zero0 = first[t_val]
+            cells = []
+            for c in err:
+                def unexplained(e, z, sel=None):
+                    return e.sum(-1) / z.sum(-1) if sel is None else e[sel].sum(-1) / z[sel].sum(-1)
+                diff = unexplained(err[c], zero[c]) - unexplained(err0[c], zero0[c])
+                d = unexplained(err[c], zero[c], idx) - unexplained(err0[c], zero0[c], idx)
+                lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
+                cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+            print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
+    if args.plot:
+        _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
+
+
+def _plot(rows: list[tuple[str, int, float, dict]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = list(rows[0][3])
+    fig, axes = plt.subplots(1, len(comps), figsize=(5 * len(comps), 3.8))
+    runs = sorted({r[0] for r in rows})
+    times = sorted({r[2] for r in rows})
+    for ax, c in zip(axes, comps):
+        for i, run in enumerate(runs):
+            for j, t_val in enumerate(times):
+                pts = sorted((step, res[c][0]) for name, step, t, res in rows if name == run and t == t_val)
+                ax.plot(*zip(*pts), marker="o", ms=3, color=f"C{j}", ls=("-", "--", ":", "-.")[i % 4],
+                        label=f"{run} t={t_val:g}")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set_title(f"{c}: unexplained fraction (same draws)")
+        ax.set_xlabel("training step")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
