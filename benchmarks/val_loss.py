@@ -86,8 +86,7 @@ def main() -> int:
                         size_p[c] += float(p.pow(2).sum())
                         size_y[c] += float(y.pow(2).sum())
             rows.append((path, int(ckpt["step"]), t_val, {
-                c: (float(err[c].sum() / zero[c].sum().clamp_min(1e-12)),
-                    (size_p[c] / max(size_y[c], 1e-12)) ** 0.5) for c in err
+                c: (float(_unexplained(err[c], zero[c])), (size_p[c] / max(size_y[c], 1e-12)) ** 0.5) for c in err
             }, err, zero))
 
     print(f"{len(val_set)} complexes of {Path(args.ids).name}, {args.repeats} draws each; "
@@ -108,16 +107,21 @@ def main() -> int:
             err0, zero0 = first[t_val]
             cells = []
             for c in err:
-                def unexplained(e, z, sel=None):
-                    return e.sum(-1) / z.sum(-1) if sel is None else e[sel].sum(-1) / z[sel].sum(-1)
-                diff = unexplained(err[c], zero[c]) - unexplained(err0[c], zero0[c])
-                d = unexplained(err[c], zero[c], idx) - unexplained(err0[c], zero0[c], idx)
+                diff = _unexplained(err[c], zero[c]) - _unexplained(err0[c], zero0[c])
+                d = _unexplained(err[c], zero[c], idx) - _unexplained(err0[c], zero0[c], idx)
                 lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
                 cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
             print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
     if args.plot:
         _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
+
+
+def _unexplained(err: torch.Tensor, zero: torch.Tensor, sel: torch.Tensor | None = None) -> torch.Tensor:
+    """Pooled unexplained fraction from per-complex sums; ``sel [B, n]`` resamples the complexes."""
+    if sel is not None:
+        err, zero = err[sel], zero[sel]
+    return err.sum(-1) / zero.sum(-1).clamp_min(1e-12)
 
 
 def _plot(rows: list[tuple[str, int, float, dict]], out: Path) -> None:
