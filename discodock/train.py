@@ -257,6 +257,8 @@ def train_score(
 
     ddp = _ddp_wrap(module, device)
     logger = JSONLLogger(out_dir / "log.jsonl") if is_main else None
+    if logger is not None and resume:
+        logger.drop_after(step, splits=("train", "val"))
     total = tc.steps if max_steps is None else min(tc.steps, max_steps)
 
     def checkpoint(path: Path) -> None:

@@ -50,6 +50,26 @@ class JSONLLogger:
             fh.write(json.dumps(record) + "\n")
         return record
 
+    def drop_after(self, step: int, *, splits: Iterable[str]) -> int:
+        """Remove the records of ``splits`` logged after ``step``; returns how many went.
+
+        A run killed between checkpoints logged steps that its resume will redo; without this the log
+        would hold those steps twice, from two different trajectories."""
+        if not self.path.is_file():
+            return 0
+        splits = set(splits)
+        keep, dropped = [], 0
+        for record in read_jsonl(self.path):
+            if record.get("split") in splits and int(record.get("step", 0)) > step:
+                dropped += 1
+            else:
+                keep.append(record)
+        if dropped:
+            tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
+            tmp.replace(self.path)  # atomic: a crash here leaves the old log, not half of one
+        return dropped
+
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """All records of a JSONL log (a truncated last line, from a crash mid-write, is skipped)."""

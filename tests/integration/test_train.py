@@ -54,6 +54,8 @@ def test_resume_gives_the_same_next_steps(tmp_path, example_complexes):
     train_score(cfg, data, [], straight, show_progress=False)
     split = tmp_path / "split"
     train_score(cfg, data, [], split, max_steps=3, show_progress=False)  # "killed" after step 3
+    with open(split / "log.jsonl", "a") as fh:  # ... having logged a step past its last checkpoint
+        fh.write(json.dumps({"step": 4, "split": "train", "loss": 99.0}) + "\n")
     train_score(cfg, data, [], split, resume=True, show_progress=False)
     a = torch.load(straight / "last.pt", weights_only=True)["state"]["models"]
     b = torch.load(split / "last.pt", weights_only=True)["state"]["models"]
@@ -63,6 +65,9 @@ def test_resume_gives_the_same_next_steps(tmp_path, example_complexes):
     log_a = [json.loads(x) for x in (straight / "log.jsonl").read_text().splitlines()]
     log_b = [json.loads(x) for x in (split / "log.jsonl").read_text().splitlines()]
     assert abs(log_a[-1]["loss"] - log_b[-1]["loss"]) < 1e-4
+    # the redone steps appear once, with the resumed run's figures
+    after = [(r["split"], r["step"], round(r["loss"], 4)) for r in log_b if r["step"] > 3]
+    assert after == [(r["split"], r["step"], round(r["loss"], 4)) for r in log_a if r["step"] > 3]
 
 
 def test_checkpoint_carries_config(tiny_checkpoint):

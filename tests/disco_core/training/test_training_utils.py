@@ -72,6 +72,18 @@ def test_jsonl_logger_appends_plain_records(tmp_path):
     assert all("time" in r for r in records)
 
 
+def test_jsonl_logger_drops_only_the_named_splits_after_a_step(tmp_path):
+    log = JSONLLogger(tmp_path / "log.jsonl")
+    for step in (1, 2, 3):
+        log.log(step=step, split="train")
+    log.log(step=3, split="val")
+    log.log(step=9, split="prior_train")  # another stage's own step count: kept
+    assert log.drop_after(1, splits=("train", "val")) == 3
+    assert [(r["split"], r["step"]) for r in read_jsonl(log.path)] == [("train", 1), ("prior_train", 9)]
+    assert log.drop_after(1, splits=("train",)) == 0
+    assert JSONLLogger(tmp_path / "none.jsonl").drop_after(0, splits=("train",)) == 0
+
+
 def test_progress_is_silent_off_a_terminal_and_iterates_everything():
     bar = progress(range(5), desc="x")  # pytest captures stderr: not a TTY
     assert bar.disable
