@@ -45,8 +45,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from discodock.data.training_set import load_training_complexes
-    from discodock.diffusion.components import COMPONENTS, Pose
-    from discodock.train import load_models, make_batch, score_predictions
+    from discodock.train import load_models
 
     rows = []
     val_set = None
@@ -59,34 +58,9 @@ def main() -> int:
         if val_set is None:
             val_set = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
         for t_val in args.times:
-            gen = torch.Generator().manual_seed(args.seed)
-            latent_gen = torch.Generator().manual_seed(args.seed + 1)
-            n = len(val_set)
-            # per complex, summed over its items and draws, so the bootstrap can resample complexes
-            err = {comp.name: torch.zeros(n, dtype=torch.float64) for comp in COMPONENTS}
-            zero = {c: torch.zeros(n, dtype=torch.float64) for c in err}
-            size_p, size_y = {c: 0.0 for c in err}, {c: 0.0 for c in err}
-            for _ in range(args.repeats):
-                for start in range(0, len(val_set), 8):
-                    items = val_set[start:start + 8]
-                    batch = make_batch(items, cfg, gen, torch.device("cpu"))
-                    t = torch.full((len(items),), float(t_val))
-                    with torch.no_grad():
-                        pred, target, sigma = score_predictions(
-                            models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen
-                        )
-                    pose = Pose.from_complex(batch)
-                    for comp in COMPONENTS:
-                        c = comp.name
-                        p, y = pred[c].reshape(len(target[c]), -1), target[c].reshape(len(target[c]), -1)
-                        norm = comp.score_norm(sigma[c])
-                        owner = start + comp.item_pose(pose)
-                        err[c].index_add_(0, owner, ((p - y).pow(2).sum(1) / norm).double())
-                        zero[c].index_add_(0, owner, (y.pow(2).sum(1) / norm).double())
-                        size_p[c] += float(p.pow(2).sum())
-                        size_y[c] += float(y.pow(2).sum())
+            err, zero, size = score_draws(models, cfg, val_set, t_val, repeats=args.repeats, seed=args.seed)
             rows.append((path, int(ckpt["step"]), t_val, {
-                c: (float(_unexplained(err[c], zero[c])), (size_p[c] / max(size_y[c], 1e-12)) ** 0.5) for c in err
+                c: (float(_unexplained(err[c], zero[c])), size[c]) for c in err
             }, err, zero))
 
     print(f"{len(val_set)} complexes of {Path(args.ids).name}, {args.repeats} draws each; "
@@ -115,6 +89,43 @@ def main() -> int:
     if args.plot:
         _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
+
+
+def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int, batch_size: int = 8):
+    """Score ``complexes`` at diffusion time ``t_val`` on ``repeats`` seeded noise draws each.
+
+    Returns ``(err, zero, size)``: per component, the per-complex sums of ``||pred - target||^2 / score_norm``
+    and of ``||target||^2 / score_norm`` ([n] float64, so a bootstrap can resample complexes), and the ratio
+    |pred| / |target| over all items."""
+    from discodock.diffusion.components import COMPONENTS, Pose
+    from discodock.train import make_batch, score_predictions
+
+    gen = torch.Generator().manual_seed(seed)
+    latent_gen = torch.Generator().manual_seed(seed + 1)
+    n = len(complexes)
+    err = {comp.name: torch.zeros(n, dtype=torch.float64) for comp in COMPONENTS}
+    zero = {c: torch.zeros(n, dtype=torch.float64) for c in err}
+    size_p, size_y = {c: 0.0 for c in err}, {c: 0.0 for c in err}
+    for _ in range(repeats):
+        for start in range(0, n, batch_size):
+            items = complexes[start:start + batch_size]
+            batch = make_batch(items, cfg, gen, torch.device("cpu"))
+            t = torch.full((len(items),), float(t_val))
+            with torch.no_grad():
+                pred, target, sigma = score_predictions(
+                    models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen
+                )
+            pose = Pose.from_complex(batch)
+            for comp in COMPONENTS:
+                c = comp.name
+                p, y = pred[c].reshape(len(target[c]), -1), target[c].reshape(len(target[c]), -1)
+                norm = comp.score_norm(sigma[c])
+                owner = start + comp.item_pose(pose)
+                err[c].index_add_(0, owner, ((p - y).pow(2).sum(1) / norm).double())
+                zero[c].index_add_(0, owner, (y.pow(2).sum(1) / norm).double())
+                size_p[c] += float(p.pow(2).sum())
+                size_y[c] += float(y.pow(2).sum())
+    return err, zero, {c: (size_p[c] / max(size_y[c], 1e-12)) ** 0.5 for c in err}
 
 
 def _unexplained(err: torch.Tensor, zero: torch.Tensor, sel: torch.Tensor | None = None) -> torch.Tensor:
