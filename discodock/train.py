@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from disco_core.training import EMA, JSONLLogger, load_checkpoint, progress, save_checkpoint
+from disco_core.training import EMA, JSONLLogger, load_checkpoint, progress, restore_generator, save_checkpoint
 from discodock.config import DockingConfig, load_docking_config
 from discodock.data import keys as K
 from discodock.data.graph import collate_complexes
@@ -248,7 +248,7 @@ def train_score(
         models.load_state_dict(st["models"], strict=False)
         optimizer.load_state_dict(st["optimizer"])
         ema.load_state_dict(st["ema"])
-        generator.set_state(st["generator"].cpu())
+        _restore_generator(generator, st, seed=tc.seed * 1000 + rank, step=ckpt["step"])
         cpu_gen.set_state(st["cpu_generator"])
         sampler.load_state_dict(st["sampler"])
         step, best_val = ckpt["step"], float(ckpt["extra"].get("best_val", math.inf))
@@ -264,7 +264,8 @@ def train_score(
     def checkpoint(path: Path) -> None:
         state = {
             "models": models.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
-            "generator": generator.get_state(), "cpu_generator": cpu_gen.get_state(),
+            "generator": generator.get_state(), "generator_device": generator.device.type,
+            "cpu_generator": cpu_gen.get_state(),
             "sampler": sampler.state_dict(),
         }
         save_checkpoint(path, state=state, config=cfg.to_dict(), step=step,
@@ -311,6 +312,15 @@ def train_score(
         with ema.applied_to(module):
             export_weights(models, cfg, out_dir / "weights.pt", step=step)
     return StageResult(step=step, best_val=best_val, out_dir=out_dir)
+
+
+def _restore_generator(generator: torch.Generator, state: dict[str, Any], *, seed: int, step: int) -> None:
+    """A run moved between devices (say, continued on a GPU) cannot load its generator state; it reseeds from
+    its seed and step: it goes on reproducibly, but not bit for bit as it would have on the first device."""
+    if not restore_generator(generator, state, fallback_seed=seed + 104_729 * step):
+        print(f"discodock train: resuming on {generator.device.type} a run checkpointed on "
+              f"{state['generator_device']}; the noise generator restarts from the seed and step {step} "
+              "(reproducible, not identical to an uninterrupted run)", file=sys.stderr)
 
 
 def _check_replicas_agree(module: nn.Module, *, rtol: float = 1e-5) -> None:

@@ -118,7 +118,25 @@ def training_state(
         state["scheduler"] = scheduler.state_dict()
     if generator is not None:
         state["generator"] = generator.get_state()
+        state["generator_device"] = generator.device.type
     return state
+
+
+def restore_generator(generator: torch.Generator, state: dict[str, Any], *, fallback_seed: int | None = None) -> bool:
+    """Load ``state["generator"]`` into ``generator``; returns False when it had to reseed instead.
+
+    A CPU generator's state cannot be loaded into a CUDA generator (or back), so a run continued on another
+    device reseeds with ``fallback_seed`` (derive it from the seed and step to stay reproducible); without one
+    that is an error. States saved before ``generator_device`` was recorded are taken as CPU states."""
+    saved = state.get("generator_device", "cpu")
+    if saved == generator.device.type:
+        generator.set_state(state["generator"].cpu())
+        return True
+    if fallback_seed is None:
+        raise ValueError(f"the saved noise generator is a {saved} one and this run's is on {generator.device.type}; "
+                         "give a fallback seed to continue on this device")
+    generator.manual_seed(fallback_seed)
+    return False
 
 
 def restore_training_state(
@@ -139,7 +157,7 @@ def restore_training_state(
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
     if generator is not None:
-        generator.set_state(state["generator"])
+        restore_generator(generator, state)
 
 
 def resume_or_start(

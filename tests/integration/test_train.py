@@ -70,6 +70,27 @@ def test_resume_gives_the_same_next_steps(tmp_path, example_complexes):
     assert after == [(r["split"], r["step"], round(r["loss"], 4)) for r in log_a if r["step"] > 3]
 
 
+def test_resume_across_devices_reseeds_reproducibly(tmp_path, example_complexes, capsys):
+    """A CPU generator state cannot be loaded on a GPU (or back): a run continued on another device reseeds
+    from its seed and step, says so, and two such resumes agree."""
+    cfg = tiny_config(**{"train.steps": 4, "train.ckpt_every": 2, "train.val_every": 1000})
+    data = example_complexes[:3]
+    finals = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        train_score(cfg, data, [], out, max_steps=2, show_progress=False)
+        ckpt = torch.load(out / "last.pt", weights_only=True)
+        assert ckpt["state"]["generator_device"] == "cpu"
+        ckpt["state"]["generator_device"] = "cuda"  # as if it had been written on a GPU
+        torch.save(ckpt, out / "last.pt")
+        result = train_score(cfg, data, [], out, resume=True, show_progress=False)
+        assert result.step == 4
+        assert "checkpointed on cuda" in capsys.readouterr().err
+        finals.append(torch.load(out / "last.pt", weights_only=True)["state"]["models"])
+    for k in finals[0]:
+        torch.testing.assert_close(finals[0][k], finals[1][k], msg=k)
+
+
 def test_checkpoint_carries_config(tiny_checkpoint):
     models, cfg, ckpt = load_models(tiny_checkpoint)
     assert ckpt["config"]["model"]["latent"]["m"] == 2

@@ -10,6 +10,7 @@ from disco_core.training import (
     EMA,
     CheckpointLoadError,
     load_checkpoint,
+    restore_generator,
     resume_or_start,
     save_checkpoint,
     seed_everything,
@@ -94,6 +95,26 @@ def test_resume_gives_the_same_next_step(tmp_path):
     assert ema2.state_dict()["num_updates"] == ema_ref["num_updates"] == n + 1
     for name, value in ema_ref["shadow"].items():
         assert torch.equal(ema2.shadow[name], value)
+
+
+def test_generator_from_another_device_reseeds_only_when_allowed():
+    gen = torch.Generator().manual_seed(7)
+    state = training_state(nn.Linear(1, 1), generator=gen)
+    assert state["generator_device"] == "cpu"
+    expected = torch.rand(3, generator=gen)
+
+    same = torch.Generator().manual_seed(0)
+    assert restore_generator(same, state, fallback_seed=5)
+    assert torch.equal(torch.rand(3, generator=same), expected)
+    legacy = {"generator": state["generator"]}  # saved before the device was recorded: a CPU state
+    assert restore_generator(same, legacy) and torch.equal(torch.rand(3, generator=same), expected)
+
+    moved = dict(state, generator_device="cuda")  # as if saved on a GPU
+    with pytest.raises(ValueError, match="cuda"):
+        restore_generator(torch.Generator(), moved)
+    other = torch.Generator().manual_seed(0)
+    assert not restore_generator(other, moved, fallback_seed=5)
+    assert torch.equal(torch.rand(3, generator=other), torch.rand(3, generator=torch.Generator().manual_seed(5)))
 
 
 def test_resume_without_checkpoint_starts_at_zero(tmp_path):
