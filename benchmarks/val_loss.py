@@ -17,7 +17,8 @@ complexes (same draws for both, so the noise of the draws largely cancels).
         --data <training roots> --ids data/splits/val.txt [--cache /work/cache] [--times 0.1 0.25 0.5 0.75] \\
         [--plot curves.png]
 
-``--plot`` draws the unexplained fraction against the training step, a line per run (the checkpoint's folder)
+``--scores DIR`` keeps every checkpoint's scores, so a later call with more checkpoints scores only the new
+ones. ``--plot`` draws the unexplained fraction against the training step, a line per run (the checkpoint's folder)
 and t, a panel per component.
 
 Training checkpoints (``last.pt``) are scored with their EMA weights, exported weights as they are.
@@ -42,6 +43,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--bootstrap", type=int, default=2000, help="resamples of the complexes for the intervals")
     ap.add_argument("--plot", type=Path, help="PNG of the unexplained fraction against the training step")
+    ap.add_argument("--scores", type=Path, help="folder that keeps each checkpoint's scores, so a later call "
+                    "(more checkpoints, another plot) re-scores only what is new")
     args = ap.parse_args()
 
     from discodock.data.training_set import load_training_complexes
@@ -55,15 +58,23 @@ def main() -> int:
         if ema is not None:  # a training checkpoint: score with the averaged weights, as validation does
             models.load_state_dict(ema["shadow"], strict=False)
         models.eval()
-        if val_set is None:
-            val_set = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
         for t_val in args.times:
-            err, zero, size = score_draws(models, cfg, val_set, t_val, repeats=args.repeats, seed=args.seed)
+            kept = _kept_scores(args, path, t_val)
+            if kept is not None and kept.is_file():
+                err, zero, size = torch.load(kept, weights_only=True)
+            else:
+                if val_set is None:
+                    val_set = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
+                err, zero, size = score_draws(models, cfg, val_set, t_val, repeats=args.repeats, seed=args.seed)
+                if kept is not None:
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    torch.save((err, zero, size), kept)
             rows.append((path, int(ckpt["step"]), t_val, {
                 c: (float(_unexplained(err[c], zero[c])), size[c]) for c in err
             }, err, zero))
+    n_complexes = len(next(iter(rows[0][4].values())))
 
-    print(f"{len(val_set)} complexes of {Path(args.ids).name}, {args.repeats} draws each; "
+    print(f"{n_complexes} complexes of {Path(args.ids).name}, {args.repeats} draws each; "
           "unexplained fraction (1 = predicts zero), in brackets |pred| / |target|")
     print("| checkpoint | step | t | translation | rotation | torsion |")
     print("|---|---|---|---|---|---|")
@@ -76,7 +87,7 @@ def main() -> int:
         print("|---|---|---|---|---|---|")
         first = {t_val: (err, zero) for path, _, t_val, _, err, zero in rows[:len(args.times)]}
         boot = torch.Generator().manual_seed(args.seed)
-        idx = torch.randint(len(val_set), (args.bootstrap, len(val_set)), generator=boot)
+        idx = torch.randint(n_complexes, (args.bootstrap, n_complexes), generator=boot)
         for path, step, t_val, _, err, zero in rows[len(args.times):]:
             err0, zero0 = first[t_val]
             cells = []
@@ -89,6 +100,19 @@ def main() -> int:
     if args.plot:
         _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
+
+
+def _kept_scores(args: argparse.Namespace, path: str, t_val: float) -> Path | None:
+    """Where ``--scores`` keeps one checkpoint's scores at one t: keyed by the file (path, size, time) and
+    everything that decides the draws (ID list, data roots, repeats, seed)."""
+    if args.scores is None:
+        return None
+    import hashlib
+
+    st = Path(path).stat()
+    key = [str(Path(path).resolve()), st.st_size, st.st_mtime_ns, Path(args.ids).read_text(),
+           sorted(str(Path(d).resolve()) for d in args.data), args.repeats, args.seed, float(t_val)]
+    return args.scores / f"{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}.pt"
 
 
 def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int, batch_size: int = 8):
