@@ -249,7 +249,7 @@ def train_score(
         optimizer.load_state_dict(st["optimizer"])
         ema.load_state_dict(st["ema"])
         _restore_generator(generator, st, seed=tc.seed * 1000 + rank, step=ckpt["step"])
-        cpu_gen.set_state(st["cpu_generator"])
+        cpu_gen.set_state(st["cpu_generator"].cpu())  # map_location may have put it on the GPU
         sampler.load_state_dict(st["sampler"])
         step, best_val = ckpt["step"], float(ckpt["extra"].get("best_val", math.inf))
     elif resume:
