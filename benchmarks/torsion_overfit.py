@@ -17,13 +17,11 @@ Prints the unexplained fraction (1 = predicts zero) per component and t, with |p
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
-from val_loss import _unexplained, score_draws
+from val_loss import _unexplained, load_for_scoring, score_draws
 
 
 def main() -> int:
@@ -42,18 +40,15 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from discodock.data.training_set import load_training_complexes
+    from discodock.data.pdbbind import read_split
+    from discodock.data.training_set import load_complexes
     from discodock.diffusion.loss import score_matching_loss
-    from discodock.train import load_models, make_batch, score_predictions
+    from discodock.train import make_batch, score_predictions
 
-    models, cfg, ckpt = load_models(args.checkpoint)
-    ema = (ckpt.get("state") or {}).get("ema")
-    if ema is not None:
-        models.load_state_dict(ema["shadow"], strict=False)
-    ids = Path(args.ids).read_text().split()
-    one = Path(tempfile.mkdtemp()) / f"{ids[args.index]}.txt"  # the loader takes an ID list file
-    one.write_text(ids[args.index] + "\n")
-    (item,) = load_training_complexes(args.data, one, cfg, cache=args.cache, progress_bar=False)
+    models, cfg, ckpt = load_for_scoring(args.checkpoint)
+    ids = read_split(args.ids)
+    (item,) = load_complexes(args.data, [ids[args.index]], cfg, cache=args.cache, source=args.ids,
+                             progress_bar=False)
     n_tor = int(item["ligand"]["tor_bonds"].shape[0]) if "tor_bonds" in item["ligand"] else -1
     print(f"{ids[args.index]}: {item['ligand'].num_nodes} ligand atoms, {n_tor} rotatable bonds; "
           f"checkpoint {args.checkpoint} step {ckpt['step']}")

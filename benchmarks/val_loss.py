@@ -48,16 +48,11 @@ def main() -> int:
     args = ap.parse_args()
 
     from discodock.data.training_set import load_training_complexes
-    from discodock.train import load_models
 
     rows = []
     val_set = None
     for path in args.checkpoints:
-        models, cfg, ckpt = load_models(path)
-        ema = (ckpt.get("state") or {}).get("ema")
-        if ema is not None:  # a training checkpoint: score with the averaged weights, as validation does
-            models.load_state_dict(ema["shadow"], strict=False)
-        models.eval()
+        models, cfg, ckpt = load_for_scoring(path)
         for t_val in args.times:
             kept = _kept_scores(args, path, t_val)
             if kept is not None and kept.is_file():
@@ -100,6 +95,17 @@ def main() -> int:
     if args.plot:
         _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
+
+
+def load_for_scoring(path: str | Path):
+    """``load_models`` in eval mode; a training checkpoint scores with its EMA weights, as validation does."""
+    from discodock.train import load_models
+
+    models, cfg, ckpt = load_models(path)
+    ema = (ckpt.get("state") or {}).get("ema")
+    if ema is not None:
+        models.load_state_dict(ema["shadow"], strict=False)
+    return models.eval(), cfg, ckpt
 
 
 def _kept_scores(args: argparse.Namespace, path: str, t_val: float) -> Path | None:

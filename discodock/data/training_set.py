@@ -42,9 +42,18 @@ def load_training_complexes(
     ids_file = Path(ids_file)
     if not ids_file.is_file():
         raise InputError(ids_file, "ID list not found")
-    ids = read_split(ids_file)
+    return load_complexes(roots, read_split(ids_file), cfg, cache=cache, source=ids_file, workers=workers,
+                          progress_bar=progress_bar)
+
+
+def load_complexes(
+    roots: Sequence[str | Path], ids: Sequence[str], cfg: DockingConfig, *, cache: str | Path,
+    source: str | Path | None = None, workers: int = 1, progress_bar: bool = True,
+) -> list[HeteroData]:
+    """:func:`load_training_complexes` for IDs already in hand; ``source`` names them in messages."""
+    ids = list(ids)
     if not ids:
-        raise InputError(ids_file, "ID list is empty")
+        raise InputError(source, "ID list is empty")
     for root in roots:
         if not Path(root).is_dir():
             raise InputError(root, "data folder not found")
@@ -54,8 +63,9 @@ def load_training_complexes(
     dataset = open_dataset(cache, config=fc, ids=ids)
     items = [dataset[i] for i in range(len(dataset))]
     items = [d for d in items if d[K.RECEPTOR][K.POS].shape[0] <= cfg.data.max_residues]
-    print(f"{ids_file.name}: {len(items)} of {len(ids)} complexes usable "
+    name = Path(source).name if source is not None else f"{len(ids)} IDs"
+    print(f"{name}: {len(items)} of {len(ids)} complexes usable "
           f"({len(summary.skipped)} skipped, reasons in {summary.cache_dir}/skipped.tsv)", file=sys.stderr)
     if not items:
-        raise InputError(ids_file, "none of the listed complexes could be prepared")
+        raise InputError(source, "none of the listed complexes could be prepared")
     return items
