@@ -29,7 +29,9 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from disco_core.training import EMA, JSONLLogger, load_checkpoint, progress, restore_generator, save_checkpoint
+from disco_core.training import (
+    EMA, JSONLLogger, generator_state, load_checkpoint, progress, restore_generator, save_checkpoint,
+)
 from discodock.config import DockingConfig, load_docking_config
 from discodock.data import keys as K
 from discodock.data.graph import collate_complexes
@@ -264,9 +266,7 @@ def train_score(
     def checkpoint(path: Path) -> None:
         state = {
             "models": models.state_dict(), "optimizer": optimizer.state_dict(), "ema": ema.state_dict(),
-            "generator": generator.get_state(), "generator_device": generator.device.type,
-            "cpu_generator": cpu_gen.get_state(),
-            "sampler": sampler.state_dict(),
+            **generator_state(generator), "cpu_generator": cpu_gen.get_state(), "sampler": sampler.state_dict(),
         }
         save_checkpoint(path, state=state, config=cfg.to_dict(), step=step,
                         extra={"stage": "score", "best_val": best_val})

@@ -4,6 +4,7 @@ from disco_core.training.checkpoint import CheckpointLoadError, load_checkpoint,
 from disco_core.training.ema import EMA
 from disco_core.training.loop import (
     JSONLLogger,
+    generator_state,
     progress,
     read_jsonl,
     restore_generator,
@@ -17,6 +18,7 @@ __all__ = [
     "EMA",
     "CheckpointLoadError",
     "JSONLLogger",
+    "generator_state",
     "load_checkpoint",
     "progress",
     "read_jsonl",

@@ -117,9 +117,13 @@ def training_state(
     if scheduler is not None:
         state["scheduler"] = scheduler.state_dict()
     if generator is not None:
-        state["generator"] = generator.get_state()
-        state["generator_device"] = generator.device.type
+        state.update(generator_state(generator))
     return state
+
+
+def generator_state(generator: torch.Generator) -> dict[str, Any]:
+    """``{"generator": state, "generator_device": "cpu" | "cuda"}``, what :func:`restore_generator` reads."""
+    return {"generator": generator.get_state(), "generator_device": generator.device.type}
 
 
 def restore_generator(generator: torch.Generator, state: dict[str, Any], *, fallback_seed: int | None = None) -> bool:
