@@ -69,6 +69,11 @@ class TrainConfig:
     steps: int = 20000
     batch_size: int = 4
     lr: float = 1e-3
+    # Score stage: constant lr until lr_decay_start, then linear to final_lr at lr_decay_end (default: steps).
+    # An explicit end keeps the schedule fixed when a run is stopped early with --steps and resumed.
+    lr_decay_start: int | None = None
+    lr_decay_end: int | None = None
+    final_lr: float = 1e-5
     weight_decay: float = 0.0
     grad_clip: float = 10.0
     ema_decay: float = 0.999

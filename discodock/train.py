@@ -30,7 +30,8 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from disco_core.training import (
-    EMA, JSONLLogger, generator_state, load_checkpoint, progress, restore_generator, save_checkpoint,
+    EMA, JSONLLogger, generator_state, linear_decay_lr, load_checkpoint, progress, restore_generator,
+    save_checkpoint, set_lr,
 )
 from discodock.config import DockingConfig, load_docking_config
 from discodock.data import keys as K
@@ -282,6 +283,9 @@ def train_score(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), tc.grad_clip)
+        lr = linear_decay_lr(step, lr=tc.lr, start=tc.lr_decay_start, end=tc.lr_decay_end or tc.steps,
+                             final_lr=tc.final_lr)
+        set_lr(optimizer, lr)
         if torch.isfinite(loss):
             optimizer.step()
             ema.update(module)
@@ -291,7 +295,7 @@ def train_score(
             bar.set_postfix(loss=f"{loss.item():.3f}")
         if logger is not None and (step % tc.log_every == 0 or step == total):
             now = time.perf_counter()
-            logger.log(step=step, split="train", loss=loss.item(), grad_norm=float(grad_norm),
+            logger.log(step=step, split="train", loss=loss.item(), grad_norm=float(grad_norm), lr=lr,
                        **{f"loss_{k}": v.item() for k, v in terms.items()}, sec_per_step=(now - t_last) / tc.log_every)
             t_last = now
         if is_main and val_set and (step % tc.val_every == 0 or step == total):

@@ -1,7 +1,8 @@
-"""disco_core.training: seeding, EMA, atomic checkpoints with config, resume, progress bar, JSONL log."""
+"""disco_core.training: seeding, EMA, learning-rate decay, atomic checkpoints with config, resume, progress bar, JSONL log."""
 
 from disco_core.training.checkpoint import CheckpointLoadError, load_checkpoint, save_checkpoint
 from disco_core.training.ema import EMA
+from disco_core.training.lr import linear_decay_lr, set_lr
 from disco_core.training.loop import (
     JSONLLogger,
     generator_state,
@@ -19,6 +20,7 @@ __all__ = [
     "CheckpointLoadError",
     "JSONLLogger",
     "generator_state",
+    "linear_decay_lr",
     "load_checkpoint",
     "progress",
     "read_jsonl",
@@ -27,5 +29,6 @@ __all__ = [
     "resume_or_start",
     "save_checkpoint",
     "seed_everything",
+    "set_lr",
     "training_state",
 ]

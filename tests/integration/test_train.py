@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from discodock.train import load_models, train_score
@@ -48,7 +49,10 @@ def test_score_training_run_logs_and_exports(tmp_path, example_complexes):
 
 
 def test_resume_gives_the_same_next_steps(tmp_path, example_complexes):
-    cfg = tiny_config(**{"train.steps": 6, "train.ckpt_every": 3, "train.val_every": 1000})
+    """With the learning rate decaying across the interruption, so the schedule must hold no hidden state."""
+    cfg = tiny_config(**{"train.steps": 6, "train.ckpt_every": 3, "train.val_every": 1000,
+                         "train.lr_decay_start": 2, "train.lr_decay_end": 5, "train.final_lr": 1e-5,
+                         "train.log_every": 1})
     data = example_complexes[:3]
     straight = tmp_path / "straight"
     train_score(cfg, data, [], straight, show_progress=False)
@@ -68,6 +72,10 @@ def test_resume_gives_the_same_next_steps(tmp_path, example_complexes):
     # the redone steps appear once, with the resumed run's figures
     after = [(r["split"], r["step"], round(r["loss"], 4)) for r in log_b if r["step"] > 3]
     assert after == [(r["split"], r["step"], round(r["loss"], 4)) for r in log_a if r["step"] > 3]
+    # the update from step k to k + 1 (logged at k + 1) uses the rate at k: constant to 2, linear to 5
+    lrs = {r["step"]: r["lr"] for r in log_b if r["split"] == "train"}
+    assert lrs[1] == lrs[2] == lrs[3] == cfg.train.lr
+    assert cfg.train.lr > lrs[4] > lrs[5] > lrs[6] == pytest.approx(cfg.train.final_lr)
 
 
 def test_resume_across_devices_reseeds_reproducibly(tmp_path, example_complexes, capsys):
