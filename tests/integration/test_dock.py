@@ -104,3 +104,29 @@ def test_unwritable_output_folder(tmp_path, tiny_checkpoint, capsys):
     code = main(["dock", "--protein", str(PROTEIN), "--ligand", str(LIGAND), "--out", str(blocker / "sub"),
                  "--checkpoint", str(tiny_checkpoint), "--pocket-center", CENTER])
     assert code == 2 and "not writable" in capsys.readouterr().err
+
+
+def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes):
+    """A blind-mode model (whole receptor, translation prior around the protein centre) trains through every
+    stage and docks with no --pocket-center."""
+    import torch
+
+    from discodock.train import export_weights, load_models, train_prior, train_score
+
+    from .conftest import tiny_config
+
+    torch.manual_seed(0)
+    cfg = tiny_config(**{"train.steps": 3, "data.mode": "blind", "diffusion.tr_max": 19.0})
+    train_score(cfg, example_complexes[:2], [], tmp_path / "run", show_progress=False)
+    models, cfg, _ = load_models(tmp_path / "run" / "weights.pt")
+    cfg.train.prior_steps = 3
+    train_prior(cfg, models, example_complexes[:2], [], tmp_path / "run", device=torch.device("cpu"),
+                show_progress=False)
+    ckpt = export_weights(models, cfg, tmp_path / "blind.pt", step=3)
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", str(LIGAND), "--out", str(tmp_path / "out"),
+                 "--checkpoint", str(ckpt), "--samples", "2", "--steps", "3", "--name", "b", "--quiet"])
+    assert code == 0
+    folder = tmp_path / "out" / "b"
+    mol = next(Chem.SDMolSupplier(str(folder / "rank1.sdf")))
+    assert mol is not None and mol.GetNumAtoms() == Chem.MolFromMolFile(str(LIGAND)).GetNumAtoms()
+    assert json.loads((folder / "results.json").read_text())["pocket_center"] is None
