@@ -74,6 +74,9 @@ class TrainConfig:
     lr_decay_start: int | None = None
     lr_decay_end: int | None = None
     final_lr: float = 1e-5
+    # Score stage: start from these weights (an exported or training checkpoint with the same networks), e.g.
+    # a blind run warm-started from a pocket model; kept in the config so the checkpoint says where it began.
+    init_from: str | None = None
     weight_decay: float = 0.0
     grad_clip: float = 10.0
     ema_decay: float = 0.999

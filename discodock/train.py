@@ -236,6 +236,9 @@ def train_score(
 
     torch.manual_seed(tc.seed)
     models = DockingModels(cfg.model).to(device)
+    last = out_dir / "last.pt"
+    if tc.init_from and not (resume and last.exists()):
+        _init_score_models(models, tc.init_from, cfg, device)  # before the EMA copies the weights
     module = _ScoreModule(models)
     optimizer = torch.optim.AdamW(module.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     ema = EMA(module, decay=tc.ema_decay, warmup=True)  # early averages must not be dominated by the init
@@ -244,7 +247,6 @@ def train_score(
     sampler = EpochSampler(len(train_set), seed=tc.seed, rank=rank, world=world)
     step, best_val = 0, math.inf
 
-    last = out_dir / "last.pt"
     if resume and last.exists():
         ckpt = _load(last, device)
         st = ckpt["state"]
@@ -256,7 +258,8 @@ def train_score(
         sampler.load_state_dict(st["sampler"])
         step, best_val = ckpt["step"], float(ckpt["extra"].get("best_val", math.inf))
     elif resume:
-        print(f"discodock train: no checkpoint at {last}; starting from scratch", file=sys.stderr)
+        print(f"discodock train: no checkpoint at {last}; starting from {tc.init_from or 'scratch'}",
+              file=sys.stderr)
 
     ddp = _ddp_wrap(module, device)
     logger = JSONLLogger(out_dir / "log.jsonl") if is_main else None
@@ -316,6 +319,16 @@ def train_score(
         with ema.applied_to(module):
             export_weights(models, cfg, out_dir / "weights.pt", step=step)
     return StageResult(step=step, best_val=best_val, out_dir=out_dir)
+
+
+def _init_score_models(models: DockingModels, path: str, cfg: DockingConfig, device: torch.device) -> None:
+    """Warm start: copy the score net and encoder of another checkpoint (exported weights; a training state's
+    raw weights). The networks must match; diffusion and data settings may differ (pocket -> blind)."""
+    src, src_cfg, _ = load_models(path, device=device)
+    if dataclasses.asdict(src_cfg.model) != dataclasses.asdict(cfg.model):
+        raise ConfigError(path, "--init-from checkpoint has other networks than this config (model section differs)")
+    for name in ("score", "encoder"):
+        getattr(models, name).load_state_dict(getattr(src, name).state_dict())
 
 
 def _restore_generator(generator: torch.Generator, state: dict[str, Any], *, seed: int, step: int) -> None:
@@ -516,6 +529,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--steps", type=int, help="override train.steps (or prior/confidence steps for those stages)")
     p.add_argument("--latent-mode", choices=["none", "pointer", "global"], help="override model.latent.mode")
+    p.add_argument("--init-from", help="score stage: start from this checkpoint's score net and encoder "
+                                        "(same model config; e.g. a blind run from a pocket model)")
     p.add_argument("--from-checkpoint", help="score checkpoint for --stage prior/confidence (default OUT/weights.pt)")
     p.add_argument("--quiet", action="store_true")
 
@@ -524,6 +539,10 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.latent_mode:
         overrides["model.latent.mode"] = args.latent_mode
+    if args.init_from:
+        if not Path(args.init_from).is_file():
+            raise InputError(args.init_from, "--init-from checkpoint not found")
+        overrides["train.init_from"] = str(args.init_from)
     if args.steps is not None:
         key = {"score": "train.steps", "prior": "train.prior_steps", "confidence": "train.confidence_steps"}
         overrides[key[args.stage]] = args.steps

@@ -123,3 +123,24 @@ def test_checkpoint_from_before_the_torsion_head_keys_loads_with_its_own_head(tm
     assert (loaded_cfg.model.score.tor_edge_lmax, loaded_cfg.model.score.tor_fourier) == (1, 0)
     for name, value in models.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value, msg=name)
+
+
+def test_init_from_warm_starts_a_blind_run_from_a_pocket_model(tmp_path, example_complexes, tiny_checkpoint):
+    """--init-from copies score net and encoder (the noise range and data mode may differ); with a zero
+    learning rate the exported weights are exactly the source's, so nothing of the random init leaks in
+    through the EMA. Other networks are refused."""
+    from discodock.errors import ConfigError
+
+    cfg = tiny_config(**{"train.steps": 2, "train.lr": 0.0, "train.init_from": str(tiny_checkpoint),
+                         "data.mode": "blind", "diffusion.tr_max": 19.0})
+    train_score(cfg, example_complexes[:2], [], tmp_path / "warm", show_progress=False)
+    src, _, _ = load_models(tiny_checkpoint)
+    warm, warm_cfg, _ = load_models(tmp_path / "warm" / "weights.pt")
+    assert warm_cfg.train.init_from == str(tiny_checkpoint) and warm_cfg.data.mode == "blind"
+    for name in ("score", "encoder"):
+        a, b = getattr(src, name).state_dict(), getattr(warm, name).state_dict()
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], msg=f"{name}.{k}")
+    other = tiny_config(**{"train.steps": 1, "train.init_from": str(tiny_checkpoint), "model.latent.mode": "none"})
+    with pytest.raises(ConfigError, match="other networks"):
+        train_score(other, example_complexes[:2], [], tmp_path / "other", show_progress=False)
