@@ -257,6 +257,8 @@ def train_score(
         cpu_gen.set_state(st["cpu_generator"].cpu())  # map_location may have put it on the GPU
         sampler.load_state_dict(st["sampler"])
         step, best_val = ckpt["step"], float(ckpt["extra"].get("best_val", math.inf))
+        if not tc.init_from:  # a resume need not name the warm start again; the checkpoints still record it
+            tc.init_from = (ckpt.get("config") or {}).get("train", {}).get("init_from")
     elif resume:
         print(f"discodock train: no checkpoint at {last}; starting from {tc.init_from or 'scratch'}",
               file=sys.stderr)

@@ -141,6 +141,9 @@ def test_init_from_warm_starts_a_blind_run_from_a_pocket_model(tmp_path, example
         a, b = getattr(src, name).state_dict(), getattr(warm, name).state_dict()
         for k in a:
             torch.testing.assert_close(a[k], b[k], msg=f"{name}.{k}")
+    resumed = tiny_config(**{"train.steps": 3, "train.lr": 0.0, "data.mode": "blind", "diffusion.tr_max": 19.0})
+    train_score(resumed, example_complexes[:2], [], tmp_path / "warm", resume=True, show_progress=False)
+    assert load_models(tmp_path / "warm" / "weights.pt")[1].train.init_from == str(tiny_checkpoint)
     other = tiny_config(**{"train.steps": 1, "train.init_from": str(tiny_checkpoint), "model.latent.mode": "none"})
     with pytest.raises(ConfigError, match="other networks"):
         train_score(other, example_complexes[:2], [], tmp_path / "other", show_progress=False)

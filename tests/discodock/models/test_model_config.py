@@ -23,6 +23,16 @@ def test_yaml_files_match_the_presets(name):
     assert load_model_config(name) == load_model_config(path)
 
 
+def test_blind_config_shares_the_cpu_networks():
+    """A blind run warm-starts from the pocket model (--init-from), which needs identical networks."""
+    from discodock.config import load_docking_config
+
+    pocket, blind = load_docking_config(CONFIGS / "cpu.yaml"), load_docking_config(CONFIGS / "cpu_blind.yaml")
+    assert blind.model == pocket.model
+    assert (blind.data.mode, pocket.data.mode) == ("blind", "pocket")
+    assert blind.diffusion.tr_max > pocket.diffusion.tr_max
+
+
 def test_presets_without_the_configs_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(C, "config_dir", lambda: tmp_path / "absent")
     cfg = load_model_config("diffdock_s")
