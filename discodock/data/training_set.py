@@ -62,10 +62,12 @@ def load_complexes(
                                 progress=progress_bar)
     dataset = open_dataset(cache, config=fc, ids=ids)
     items = [dataset[i] for i in range(len(dataset))]
-    items = [d for d in items if d[K.RECEPTOR][K.POS].shape[0] <= cfg.data.max_residues]
+    kept = [d for d in items if d[K.RECEPTOR][K.POS].shape[0] <= cfg.data.max_residues]
+    too_big = f", {len(items) - len(kept)} over data.max_residues = {cfg.data.max_residues}" if len(kept) < len(items) else ""
+    items = kept
     name = Path(source).name if source is not None else f"{len(ids)} IDs"
-    print(f"{name}: {len(items)} of {len(ids)} complexes usable "
-          f"({len(summary.skipped)} skipped, reasons in {summary.cache_dir}/skipped.tsv)", file=sys.stderr)
+    print(f"{name}: {len(items)} of {len(ids)} complexes usable ({len(summary.skipped)} skipped, reasons in "
+          f"{summary.cache_dir}/skipped.tsv{too_big})", file=sys.stderr)
     if not items:
         raise InputError(source, "none of the listed complexes could be prepared")
     return items
