@@ -63,7 +63,8 @@ def load_complexes(
     dataset = open_dataset(cache, config=fc, ids=ids)
     items = [dataset[i] for i in range(len(dataset))]
     kept = [d for d in items if d[K.RECEPTOR][K.POS].shape[0] <= cfg.data.max_residues]
-    too_big = f", {len(items) - len(kept)} over data.max_residues = {cfg.data.max_residues}" if len(kept) < len(items) else ""
+    too_big = (f", {len(items) - len(kept)} over data.max_residues = {cfg.data.max_residues}"
+               if len(kept) < len(items) else "")
     items = kept
     name = Path(source).name if source is not None else f"{len(ids)} IDs"
     print(f"{name}: {len(items)} of {len(ids)} complexes usable ({len(summary.skipped)} skipped, reasons in "
