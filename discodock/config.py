@@ -92,6 +92,13 @@ class TrainConfig:
     confidence_steps: int = 2000
     confidence_samples: int = 4
 
+    def __post_init__(self) -> None:
+        # caught when the config loads, not at step lr_decay_start of a long run
+        if self.lr_decay_start is not None and self.lr_decay_end is not None \
+                and self.lr_decay_end <= self.lr_decay_start:
+            raise ConfigError(None, f"train.lr_decay_end ({self.lr_decay_end}) must be after "
+                                    f"train.lr_decay_start ({self.lr_decay_start})")
+
 
 @dataclass
 class SamplingConfig:

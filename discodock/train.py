@@ -327,7 +327,7 @@ def _init_score_models(models: DockingModels, path: str, cfg: DockingConfig, dev
     """Warm start: copy the score net and encoder of another checkpoint (exported weights; a training state's
     raw weights). The networks must match; diffusion and data settings may differ (pocket -> blind)."""
     src, src_cfg, _ = load_models(path, device=device)
-    if dataclasses.asdict(src_cfg.model) != dataclasses.asdict(cfg.model):
+    if src_cfg.model != cfg.model:
         raise ConfigError(path, "--init-from checkpoint has other networks than this config (model section differs)")
     for name in ("score", "encoder"):
         getattr(models, name).load_state_dict(getattr(src, name).state_dict())

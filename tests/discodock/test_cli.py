@@ -35,3 +35,15 @@ def test_input_error_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "--samples" in err
+
+
+def test_learning_rate_decay_ending_before_it_starts_is_a_config_error(tmp_path, capsys):
+    """Caught when the config loads (one line naming the file), before any data is read or folder written."""
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("train:\n  lr_decay_start: 500\n  lr_decay_end: 400\n")
+    out = tmp_path / "run"
+    code = main(["train", "--config", str(cfg), "--data", str(tmp_path), "--train-ids", str(tmp_path / "ids.txt"),
+                 "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not out.exists()
+    assert len(err.splitlines()) == 1 and str(cfg) in err and "lr_decay_end (400) must be after" in err
