@@ -4,7 +4,8 @@
         --rank vina --refine none [--note "..."]
 
 The weights keep their training config; only the ``sampling`` section (the defaults of ``discodock dock``) is
-changed, and ``extra.shipped`` records where they came from. ``config.yaml`` is written beside them.
+changed, and ``extra.shipped`` records where they came from. ``<target stem>.yaml`` is written beside them
+(the pocket and blind weights share a folder).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def main() -> int:
     sampling = dict(cfg.to_dict()["sampling"], rank=args.rank, refine=args.refine)
     config = dict(cfg.to_dict(), sampling=sampling)
     extra = dict(ckpt.get("extra") or {}, shipped={"source": str(args.source), "note": args.note})
-    save_checkpoint(args.target, state=ckpt["state"], config=config, step=ckpt["step"], extra=extra)
+    save_checkpoint(args.target, state=ckpt["state"], config=config, step=ckpt["step"], extra=extra,
+                    config_name=f"{args.target.stem}.yaml")
     print(f"{args.target}: step {ckpt['step']}, sampling {sampling}")
     return 0
 

@@ -64,8 +64,9 @@ def save_checkpoint(
     config: dict[str, Any] | Any,
     step: int,
     extra: dict[str, Any] | None = None,
+    config_name: str = "config.yaml",
 ) -> Path:
-    """Write a checkpoint to ``path`` atomically and ``config.yaml`` beside it.
+    """Write a checkpoint to ``path`` atomically and its config as YAML beside it (``config_name``).
 
     Args:
         path: checkpoint file (e.g. ``run/checkpoint.pt``); its folder is created.
@@ -73,6 +74,7 @@ def save_checkpoint(
         config: the resolved config (a dict or a dataclass; stored as plain dicts).
         step: the number of optimisation steps done.
         extra: any other plain data (metrics, RNG states, ...).
+        config_name: file name of the YAML copy (several checkpoints sharing a folder need one each).
 
     Returns:
         The checkpoint path.
@@ -89,7 +91,7 @@ def save_checkpoint(
     }
     _atomic_write(path, lambda fh: torch.save(payload, fh))
     text = yaml.safe_dump(config, sort_keys=False).encode()
-    _atomic_write(path.parent / "config.yaml", lambda fh: fh.write(text))
+    _atomic_write(path.parent / config_name, lambda fh: fh.write(text))
     return path
 
 

@@ -30,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
     p.add_argument("--samples", type=int, default=10, help="poses sampled per complex (default 10)")
     p.add_argument("--steps", type=int, default=20, help="reverse-diffusion steps (default 20)")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the weights shipped with discodock)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the shipped weights, pocket or blind by "
+                                        "whether a pocket centre is given)")
     p.add_argument("--latents", choices=["prior", "none"], default="prior",
                    help="discrete latents from the AR prior, or none (default prior)")
     p.add_argument("--prior-temperature", type=float, default=1.0, help="AR prior sampling temperature")
@@ -112,10 +113,18 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
     )
-    docker = load_docker(args.checkpoint, device=args.device)
+    dockers = {}
+
+    def docker_for(center):
+        """One model per run, or the shipped pocket / blind weights by whether this complex has a site."""
+        blind = center is None and not args.checkpoint
+        if blind not in dockers:
+            dockers[blind] = load_docker(args.checkpoint, device=args.device, blind=blind)
+        return dockers[blind]
 
     if rows is None:
         name = args.name or _default_name(args.protein, args.ligand)
+        docker = docker_for(args.pocket_center)
         try:
             result = docker.dock(args.protein, args.ligand, name=name, pocket_center=args.pocket_center,
                                  settings=settings, seed=args.seed)
@@ -150,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
                 if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
                         and cand.exists():
                     ligand = str(cand)
-                result = docker.dock(protein, ligand, name=name, pocket_center=center, settings=settings,
-                                     seed=args.seed)
+                result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
+                                                 settings=settings, seed=args.seed)
                 folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
                 status, n_poses, where = "ok", len(result.poses), str(folder)
                 n_ok += 1

@@ -27,7 +27,14 @@ from discodock.errors import CheckpointError, ConfigError, InputError
 from discodock.sampling.output import DockResult, RankedPose
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
+DEFAULT_BLIND_WEIGHTS = WEIGHTS_DIR / "discodock_cpu_blind.pt"  # blind docking: the whole receptor
+
+
+def default_weights(*, blind: bool) -> Path:
+    """The shipped weights for a run with (``blind=False``) or without a pocket centre. Without blind weights
+    the pocket ones are returned, and docking without a site then fails with a message saying so."""
+    return DEFAULT_BLIND_WEIGHTS if blind and DEFAULT_BLIND_WEIGHTS.is_file() else DEFAULT_WEIGHTS
 
 
 @dataclass
@@ -213,11 +220,12 @@ class Docker:
         return DockResult(name=name, poses=poses, info=info)
 
 
-def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto") -> Docker:
-    """Load a checkpoint (default: the weights shipped in ``discodock/weights``)."""
+def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False) -> Docker:
+    """Load a checkpoint (default: the weights shipped in ``discodock/weights``, the blind ones for
+    ``blind=True``)."""
     from discodock.train import load_models, resolve_device
 
-    path = Path(checkpoint) if checkpoint else DEFAULT_WEIGHTS
+    path = Path(checkpoint) if checkpoint else default_weights(blind=blind)
     if not path.is_file():
         if checkpoint is None:
             raise CheckpointError(path, "no shipped weights found; train a model or pass --checkpoint")
@@ -235,9 +243,10 @@ def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, s
                        crystal_mol: Chem.Mol | None = None, rank: str | None = None,
                        refine: str | None = None) -> list[tuple[Chem.Mol, float]]:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, for ``discodock benchmark``."""
-    key = (str(checkpoint or DEFAULT_WEIGHTS), str(device))
+    blind = pocket_center is None
+    key = (str(checkpoint or default_weights(blind=blind)), str(device))
     if key not in _DOCKERS:
-        _DOCKERS[key] = load_docker(checkpoint, device=device)
+        _DOCKERS[key] = load_docker(checkpoint, device=device, blind=blind)
     docker = _DOCKERS[key]
     settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps, rank=rank,
                             refine=refine)

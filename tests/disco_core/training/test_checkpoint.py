@@ -54,6 +54,16 @@ def test_save_load_roundtrip_writes_config_and_no_temp_files(tmp_path):
     assert load_checkpoint(path)["step"] == 13
 
 
+def test_two_checkpoints_in_one_folder_keep_their_own_config(tmp_path):
+    model, _, _ = _tiny()
+    for name, lr in (("a", 0.1), ("b", 0.2)):
+        save_checkpoint(tmp_path / f"{name}.pt", state=training_state(model), config={"lr": lr}, step=1,
+                        config_name=f"{name}.yaml")
+    assert sorted(os.listdir(tmp_path)) == ["a.pt", "a.yaml", "b.pt", "b.yaml"]
+    assert yaml.safe_load((tmp_path / "a.yaml").read_text()) == {"lr": 0.1}
+    assert load_checkpoint(tmp_path / "b.pt")["config"] == {"lr": 0.2}
+
+
 def test_dataclass_config_is_stored_as_plain_dict(tmp_path):
     import dataclasses
 

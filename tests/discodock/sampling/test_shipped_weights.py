@@ -1,17 +1,42 @@
 """The weights inside the package load, match their config, and recommend a ranking they can do."""
 
-from discodock.sampling.pipeline import DEFAULT_WEIGHTS, WEIGHTS_DIR, load_docker
+import pytest
+import yaml
+
+from discodock.sampling import pipeline
+from discodock.sampling.pipeline import DEFAULT_BLIND_WEIGHTS, DEFAULT_WEIGHTS, WEIGHTS_DIR, load_docker
 
 
-def test_shipped_weights_load_with_consistent_defaults():
-    docker = load_docker(None, device="cpu")  # no --checkpoint: the shipped weights
-    assert docker.checkpoint == str(DEFAULT_WEIGHTS)
+def _check_defaults(docker):
     cfg = docker.cfg
-    assert cfg.data.mode == "pocket" and not docker.supports_blind
     assert cfg.sampling.rank in ("confidence", "vina") and cfg.sampling.refine in ("none", "vina")
     if cfg.sampling.rank == "confidence":
         assert docker.models.confidence is not None
     if cfg.model.latent.active:
         assert docker.models.prior is not None
+    # the YAML beside the weights is the config they carry (sampling defaults included)
+    side = yaml.safe_load((WEIGHTS_DIR / f"{docker.checkpoint.rsplit('/', 1)[-1][:-3]}.yaml").read_text())
+    assert side["data"]["mode"] == cfg.data.mode and side["sampling"] == cfg.to_dict()["sampling"]
+
+
+def test_shipped_weights_load_with_consistent_defaults():
+    docker = load_docker(None, device="cpu")  # no --checkpoint: the shipped weights
+    assert docker.checkpoint == str(DEFAULT_WEIGHTS)
+    assert docker.cfg.data.mode == "pocket" and not docker.supports_blind
+    _check_defaults(docker)
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir() if p.is_file())
     assert total < 25 * 2**20  # the package must stay small
+
+
+@pytest.mark.skipif(not DEFAULT_BLIND_WEIGHTS.is_file(), reason="no blind weights shipped")
+def test_shipped_blind_weights_are_chosen_without_a_site():
+    docker = load_docker(None, device="cpu", blind=True)
+    assert docker.checkpoint == str(DEFAULT_BLIND_WEIGHTS)
+    assert docker.cfg.data.mode == "blind" and docker.supports_blind
+    _check_defaults(docker)
+
+
+def test_without_blind_weights_a_run_without_a_site_falls_back_to_the_pocket_ones(monkeypatch, tmp_path):
+    monkeypatch.setattr(pipeline, "DEFAULT_BLIND_WEIGHTS", tmp_path / "absent.pt")
+    assert pipeline.default_weights(blind=True) == DEFAULT_WEIGHTS
+    assert pipeline.default_weights(blind=False) == DEFAULT_WEIGHTS
