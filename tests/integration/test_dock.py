@@ -106,9 +106,10 @@ def test_unwritable_output_folder(tmp_path, tiny_checkpoint, capsys):
     assert code == 2 and "not writable" in capsys.readouterr().err
 
 
-def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes):
+def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes, tiny_checkpoint, monkeypatch):
     """A blind-mode model (whole receptor, translation prior around the protein centre) trains through every
-    stage and docks with no --pocket-center."""
+    stage and docks with no --pocket-center; without --checkpoint, a batch docks rows with a site on the
+    default (pocket) weights and rows without one on the default blind weights."""
     import torch
 
     from discodock.train import export_weights, load_models, train_prior, train_score
@@ -130,3 +131,20 @@ def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes):
     mol = next(Chem.SDMolSupplier(str(folder / "rank1.sdf")))
     assert mol is not None and mol.GetNumAtoms() == Chem.MolFromMolFile(str(LIGAND)).GetNumAtoms()
     assert json.loads((folder / "results.json").read_text())["pocket_center"] is None
+
+    from discodock.sampling import pipeline
+
+    monkeypatch.setattr(pipeline, "DEFAULT_WEIGHTS", tiny_checkpoint)
+    monkeypatch.setattr(pipeline, "DEFAULT_BLIND_WEIGHTS", ckpt)
+    rows = [{"complex_name": "site", "protein_path": str(PROTEIN), "ligand": str(LIGAND), "pocket_center": CENTER},
+            {"complex_name": "nosite", "protein_path": str(PROTEIN), "ligand": str(LIGAND), "pocket_center": ""}]
+    table = tmp_path / "batch.csv"
+    with open(table, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert main(["dock", "--csv", str(table), "--out", str(tmp_path / "batch"), "--samples", "2", "--steps", "2",
+                 "--quiet"]) == 0
+    used = {n: json.loads((tmp_path / "batch" / n / "results.json").read_text())["checkpoint"]
+            for n in ("site", "nosite")}
+    assert used == {"site": str(tiny_checkpoint), "nosite": str(ckpt)}
