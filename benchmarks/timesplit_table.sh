@@ -8,7 +8,8 @@
 #   bash benchmarks/timesplit_table.sh [N=301] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
-# crystal pose, the paper's upper bound). Vina blind costs about 1-2 min per complex on one thread.
+# crystal pose, the paper's upper bound). Vina blind costs a median 46 s per complex on one thread
+# (some take several minutes).
 set -euo pipefail
 N=${1:-301}
 OUT=${2:-runs/bench_timesplit_blind}
