@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ids", metavar="FILE", help="complex IDs, one per line (default: every complex in --data)")
     parser.add_argument("--out", metavar="DIR", required=True, help="output folder (re-use it to resume)")
     parser.add_argument("--method", choices=("discodock", "vina"), default="discodock")
-    parser.add_argument("--checkpoint", metavar="PATH", help="discodock checkpoint (default: the shipped weights; the blind ones without --pocket)")
+    parser.add_argument("--checkpoint", metavar="PATH",
+                        help="discodock checkpoint (default: the shipped weights; the blind ones without --pocket)")
     parser.add_argument("--samples", type=int, default=10, help="poses per complex (Vina: poses kept)")
     parser.add_argument("--latents", choices=("prior", "oracle", "none"), default="prior",
                         help="discodock latents: from the AR prior, from the crystal pose (upper bound), or none")
