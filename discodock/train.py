@@ -330,7 +330,8 @@ def _init_score_models(models: DockingModels, path: str, cfg: DockingConfig, dev
     if src_cfg.model != cfg.model:
         raise ConfigError(path, "--init-from checkpoint has other networks than this config (model section differs)")
     for name in ("score", "encoder"):
-        getattr(models, name).load_state_dict(getattr(src, name).state_dict())
+        if getattr(src, name) is not None:  # an m = 0 model has no encoder (equal configs: neither has)
+            getattr(models, name).load_state_dict(getattr(src, name).state_dict())
 
 
 def _restore_generator(generator: torch.Generator, state: dict[str, Any], *, seed: int, step: int) -> None:

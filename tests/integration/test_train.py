@@ -147,3 +147,17 @@ def test_init_from_warm_starts_a_blind_run_from_a_pocket_model(tmp_path, example
     other = tiny_config(**{"train.steps": 1, "train.init_from": str(tiny_checkpoint), "model.latent.mode": "none"})
     with pytest.raises(ConfigError, match="other networks"):
         train_score(other, example_complexes[:2], [], tmp_path / "other", show_progress=False)
+
+
+def test_init_from_warm_starts_a_model_without_latents(tmp_path, example_complexes):
+    """The m = 0 ablation has no encoder; its warm start copies the score net alone."""
+    pocket = tiny_config(**{"train.steps": 1, "model.latent.mode": "none"})
+    train_score(pocket, example_complexes[:2], [], tmp_path / "m0", show_progress=False)
+    source = tmp_path / "m0" / "weights.pt"
+    blind = tiny_config(**{"train.steps": 1, "train.lr": 0.0, "model.latent.mode": "none", "data.mode": "blind",
+                           "diffusion.tr_max": 19.0, "train.init_from": str(source)})
+    train_score(blind, example_complexes[:2], [], tmp_path / "blind", show_progress=False)
+    src, warm = load_models(source)[0], load_models(tmp_path / "blind" / "weights.pt")[0]
+    assert warm.encoder is None
+    for k, v in src.score.state_dict().items():
+        torch.testing.assert_close(v, warm.score.state_dict()[k], msg=k)
