@@ -1,5 +1,7 @@
 """The weights inside the package load, match their config, and recommend a ranking they can do."""
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -15,7 +17,7 @@ def _check_defaults(docker):
     if cfg.model.latent.active:
         assert docker.models.prior is not None
     # the YAML beside the weights is the config they carry (sampling defaults included)
-    side = yaml.safe_load((WEIGHTS_DIR / f"{docker.checkpoint.rsplit('/', 1)[-1][:-3]}.yaml").read_text())
+    side = yaml.safe_load(Path(docker.checkpoint).with_suffix(".yaml").read_text())
     assert side["data"]["mode"] == cfg.data.mode and side["sampling"] == cfg.to_dict()["sampling"]
 
 
