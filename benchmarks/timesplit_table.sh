@@ -8,7 +8,7 @@
 #   bash benchmarks/timesplit_table.sh [N=301] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
-# crystal pose, the paper's upper bound). Vina blind costs a median 46 s per complex on one thread
+# crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no latents). Vina blind costs a median 46 s per complex on one thread
 # (some take several minutes).
 set -euo pipefail
 N=${1:-301}
@@ -19,3 +19,4 @@ COMMON=(--data "${DATA[@]}" --ids data/splits/test_timesplit.txt --limit "$N" --
 discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
 discodock benchmark --method discodock --checkpoint "$WEIGHTS" --latents prior "${COMMON[@]}" --workers 2
 discodock benchmark --method discodock --checkpoint "$WEIGHTS" --latents oracle "${COMMON[@]}" --workers 2
+discodock benchmark --method discodock --checkpoint checkpoints/blind_m0/weights.pt --latents none "${COMMON[@]}" --workers 2
