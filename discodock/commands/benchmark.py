@@ -381,7 +381,7 @@ def run(args: argparse.Namespace) -> int:
 
         _run_pending(pending, settings, workers, record)
 
-    report.write_summary(out)
+    report.write_summary(out, ids=[c.id for c in complexes])
     print((out / report.SUMMARY_MD).read_text(), end="")
     print(f"wrote {out / report.PER_COMPLEX_CSV}, {out / report.SUMMARY_JSON}, {out / report.SUMMARY_MD}, "
           f"{out / report.RMSD_CDF_PNG}")

@@ -24,7 +24,7 @@ import json
 import math
 import os
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -199,7 +199,8 @@ def _by_method(outcomes: Sequence[ComplexOutcome]) -> dict[str, list[ComplexOutc
     return groups
 
 
-def _write_all(out: Path, groups: dict[str, list[ComplexOutcome]], flat_if_single: bool, title: str) -> dict:
+def _write_all(out: Path, groups: dict[str, list[ComplexOutcome]], flat_if_single: bool, title: str,
+               note: str = "") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     summaries = {label: summarize(os_) for label, os_ in groups.items()}
     if flat_if_single and len(summaries) == 1:
@@ -215,6 +216,7 @@ def _write_all(out: Path, groups: dict[str, list[ComplexOutcome]], flat_if_singl
         + "\n"
         "Fractions are over all attempted complexes (a failure counts as a miss); RMSD is heavy-atom, "
         "symmetry-corrected, in the protein frame without re-alignment; PB-valid excludes the RMSD check.\n"
+        + note
     )
     (out / SUMMARY_MD).write_text(text)
     if groups:
@@ -222,11 +224,24 @@ def _write_all(out: Path, groups: dict[str, list[ComplexOutcome]], flat_if_singl
     return summaries
 
 
-def write_summary(out_dir: str | Path) -> dict[str, dict]:
+def write_summary(out_dir: str | Path, ids: Collection[str] | None = None) -> dict[str, dict]:
     """Rewrite ``summary.json``, ``summary.md`` and ``rmsd_cdf.png`` of a run folder from its
-    ``per_complex.csv``; returns the summary of each method found."""
+    ``per_complex.csv``; returns the summary of each method found.
+
+    With ``ids``, only those complexes count: a folder that one method has taken further than another (a
+    resumed run with a larger ``--limit``) still gives a table over the complexes the caller asked for."""
     out = Path(out_dir)
-    return _write_all(out, _by_method(read_outcomes(out)), flat_if_single=True, title=f"Benchmark: {out.name}")
+    outcomes = read_outcomes(out)
+    note = ""
+    if ids is not None:
+        wanted = set(ids)
+        kept = [o for o in outcomes if o.id in wanted]
+        left_out = len({o.id for o in outcomes} - wanted)
+        if left_out:
+            note = (f"Over the {len(wanted)} complexes of this run; {left_out} other complexes in "
+                    f"{PER_COMPLEX_CSV} are left out.\n")
+        outcomes = kept
+    return _write_all(out, _by_method(outcomes), flat_if_single=True, title=f"Benchmark: {out.name}", note=note)
 
 
 def compare(dirs: Sequence[str | Path], out: str | Path) -> dict[str, dict]:

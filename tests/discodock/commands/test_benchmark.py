@@ -92,6 +92,9 @@ def test_resume_after_interruption_skips_finished_complexes(data, tmp_path, fake
     assert summary["top1_rmsd_lt2"] == pytest.approx(3 / 4)
     assert summary["pb_valid_top1"] is None
     assert (out / "summary.md").exists() and (out / "rmsd_cdf.png").stat().st_size > 0
+    # a later call with a smaller --limit reruns nothing and summarises only its own complexes
+    assert run(data, out, "--limit", "2") == 0
+    assert len(calls) == 4 and json.loads((out / "summary.json").read_text())["n"] == 2
 
 
 def test_changed_settings_in_the_same_folder_are_refused(data, tmp_path, fake_dock, capsys):

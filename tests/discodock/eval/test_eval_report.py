@@ -60,3 +60,19 @@ def test_two_methods_in_one_folder_and_compare(tmp_path):
     assert (tmp_path / "cmp" / report.RMSD_CDF_PNG).stat().st_size > 0
     table = (tmp_path / "cmp" / report.SUMMARY_MD).read_text()
     assert table.count("| vina-pocket (") == 2
+
+
+def test_summary_over_the_requested_ids(tmp_path):
+    # Vina went further than discodock in this folder (a resumed run with a larger --limit): a summary over
+    # the first four complexes must count those four for both methods, and say what it left out.
+    for o in outcomes("vina-pocket", 4) + outcomes("discodock-prior-pocket", 5)[:4]:
+        report.append_outcome(tmp_path, o)
+    ids = ["c0", "c1", "c2", "c3"]
+    summaries = report.write_summary(tmp_path, ids=ids)
+    assert {m: s["n"] for m, s in summaries.items()} == {"vina-pocket": 4, "discodock-prior-pocket": 4}
+    assert summaries["vina-pocket"] == pytest.approx(summarize(outcomes("vina-pocket", 4)[:4]), abs=1e-2)
+    table = (tmp_path / report.SUMMARY_MD).read_text()
+    assert "Over the 4 complexes of this run; 3 other complexes" in table
+    everything = report.write_summary(tmp_path)
+    assert everything["vina-pocket"]["n"] == 7
+    assert "left out" not in (tmp_path / report.SUMMARY_MD).read_text()
