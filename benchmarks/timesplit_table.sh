@@ -8,8 +8,8 @@
 #   bash benchmarks/timesplit_table.sh [N=76] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
-# crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no latents). Vina blind costs a median 46 s per complex on one thread
-# (some take several minutes).
+# crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no
+# latents). Vina blind costs a median 46 s per complex on one thread (some take several minutes).
 set -euo pipefail
 N=${1:-76}
 OUT=${2:-runs/bench_timesplit_blind}
