@@ -231,7 +231,10 @@ def benchmark_one(entry: BenchmarkComplex, settings: BenchmarkSettings) -> dict:
     return {"outcome": outcome, "checks": checks, "pb_reason": pb_reason}
 
 
-def _init_worker(threads: int, method: str) -> None:
+def _init_worker(threads: int, method: str, parent_pid: int) -> None:
+    from discodock.worker_process import exit_with_parent
+
+    exit_with_parent(parent_pid)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if method == "discodock":
         import torch
@@ -242,7 +245,7 @@ def _init_worker(threads: int, method: str) -> None:
 def _executor(workers: int, settings: BenchmarkSettings) -> ProcessPoolExecutor:
     # spawn, not fork: workers must not inherit a parent that has imported torch/vina threads.
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_init_worker, initargs=(settings.threads, settings.method))
+                               initializer=_init_worker, initargs=(settings.threads, settings.method, os.getpid()))
 
 
 def _run_pending(pending: list[BenchmarkComplex], settings: BenchmarkSettings, workers: int, record) -> None:

@@ -307,7 +307,10 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _init_worker() -> None:
+def _init_worker(parent_pid: int) -> None:
+    from discodock.worker_process import exit_with_parent
+
+    exit_with_parent(parent_pid)
     torch.set_num_threads(1)
 
 
@@ -368,7 +371,7 @@ def prepare_complexes(
         results = map(_prepare_task, tasks)
         pool = None
     else:
-        pool = _context().Pool(min(workers, len(tasks)), initializer=_init_worker)
+        pool = _context().Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(os.getpid(),))
         results = pool.imap_unordered(_prepare_task, tasks, chunksize=1)
     try:
         for cid, status, value in results:
