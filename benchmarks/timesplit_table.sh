@@ -5,13 +5,13 @@
 # complexes in ../shared/data). Everything goes into one folder: summary.md (the table), summary.json,
 # per_complex.csv, rmsd_cdf.png. Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/timesplit_table.sh [N=76] [OUT=runs/bench_timesplit_blind]
+#   bash benchmarks/timesplit_table.sh [N=126] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
 # crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no
 # latents). Vina blind costs a median 46 s per complex on one thread (some take several minutes).
 set -euo pipefail
-N=${1:-76}
+N=${1:-126}
 OUT=${2:-runs/bench_timesplit_blind}
 DATA=(../shared/data/pdbbind_timesplit_test_dsdp ../shared/data/pdbbind_subset213)  # 290 + 11 of the 301 rows
 WEIGHTS=discodock/weights/discodock_cpu_blind.pt
