@@ -9,7 +9,8 @@
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
 # crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no
-# latents). Vina blind costs a median 46 s per complex on one thread (some take several minutes).
+# latents). Vina blind costs about a minute per complex on one thread (median 60 s over the first 126), some up
+# to 21 min.
 set -euo pipefail
 N=${1:-126}
 OUT=${2:-runs/bench_timesplit_blind}
