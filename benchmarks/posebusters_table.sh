@@ -7,13 +7,14 @@
 #
 # discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
 # the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps:
-# checkpoints/v2_m0/weights.pt).
+# checkpoints/v2_m0/weights.pt). Every method gets at most 60 min of wall time per complex (--timeout; the
+# slowest Vina run so far took 39 min), over which the complex counts as a miss.
 set -euo pipefail
 N=${1:-154}
 OUT=${2:-runs/bench_posebusters_pocket}
 DATA=../shared/data/posebusters_benchmark_set
 WEIGHTS=discodock/weights
-COMMON=(--data "$DATA" --ids data/splits/test_posebusters.txt --pocket --limit "$N" --out "$OUT" --seed 0 --samples 10)
+COMMON=(--data "$DATA" --ids data/splits/test_posebusters.txt --pocket --limit "$N" --out "$OUT" --seed 0 --samples 10 --timeout 60)
 discodock benchmark --method vina "${COMMON[@]}" --workers 1 --threads 1 --exhaustiveness 8
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents prior "${COMMON[@]}" --workers 2
 discodock benchmark --method discodock --checkpoint "$WEIGHTS/discodock_cpu.pt" --latents oracle "${COMMON[@]}" --workers 2

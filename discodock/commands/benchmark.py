@@ -9,7 +9,10 @@ Results go to ``--out`` one complex at a time (see :mod:`discodock.eval.report`)
 recorded with its reason and the run goes on; re-running with the same ``--out`` skips complexes already
 recorded for the same method label; the summary files are rewritten at the end. Complexes run in worker
 processes (``--workers``; a crashing complex then costs only itself), or in this process with
-``--workers 0``. ``seconds`` is the docking wall time inside the worker (receptor/ligand preparation and
+``--workers 0``. ``--timeout`` bounds the wall time a complex may spend in its worker (from its start,
+RMSD and PoseBusters included): one over it is recorded as failed, so it counts as a miss, and has no time;
+a benchmark of hundreds of complexes then cannot stall on one ligand with 50 rotatable bonds.
+``seconds`` is the docking wall time inside the worker (receptor/ligand preparation and
 search; not process start-up, RMSD or PoseBusters); ``cpu_seconds`` the CPU time of the same span.
 """
 
@@ -20,7 +23,8 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
@@ -32,7 +36,7 @@ from discodock.errors import ConfigError, InputError
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
 _RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters",
-                    "rank", "refine")
+                    "rank", "refine", "timeout_minutes")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discodock: Vina local optimisation of each pose (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
+    parser.add_argument("--timeout", type=float, default=None, metavar="MIN",
+                        help="wall-clock minutes a complex may take in its worker; one that runs longer is "
+                             "stopped and recorded as failed (a miss in every rate). Default: no limit")
     parser.add_argument("--device", default="auto", help="discodock device: auto, cpu or cuda")
     parser.add_argument("--no-posebusters", dest="posebusters", action="store_false",
                         help="skip the PoseBusters checks of top-1 poses")
@@ -81,6 +88,7 @@ class BenchmarkSettings:
     threads: int
     rank: str | None = None  # discodock: confidence | vina (None: the checkpoint's default)
     refine: str | None = None  # discodock: none | vina (None: the checkpoint's default)
+    timeout_minutes: float | None = None  # wall-clock limit per complex (None: none)
 
 
 @dataclass(frozen=True)
@@ -248,34 +256,81 @@ def _executor(workers: int, settings: BenchmarkSettings) -> ProcessPoolExecutor:
                                initializer=_init_worker, initargs=(settings.threads, settings.method, os.getpid()))
 
 
-def _run_pending(pending: list[BenchmarkComplex], settings: BenchmarkSettings, workers: int, record) -> None:
+def _failure(entry: BenchmarkComplex, settings: BenchmarkSettings, reason: str) -> dict:
+    from discodock.eval.metrics import ComplexOutcome
+
+    outcome = ComplexOutcome(id=entry.id, method=settings.label, status=f"error: {reason}")
+    return {"outcome": outcome, "checks": None, "pb_reason": None}
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    # A Vina search runs in C++ and never returns to Python, so a busy worker can only be killed from outside;
+    # ProcessPoolExecutor has no public way to do that before Python 3.14 (kill_workers).
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+
+
+def _run_pool(todo: deque, settings: BenchmarkSettings, workers: int, record, timeout_s: float | None) -> list:
+    """Run complexes from ``todo`` on one pool, at most ``workers`` at a time (so a complex's clock starts
+    when it does), until ``todo`` is empty or the pool has to go. A complex past ``timeout_s`` seconds is
+    recorded as failed and the workers are killed; the other complexes that were running go back to the
+    front of ``todo``. Returns the complexes that were running when a worker died (which one did it is
+    unknown)."""
+    running: dict = {}  # future -> (complex, start time)
+    crashed = []
+    with _executor(workers, settings) as pool:
+        while todo or running:
+            while todo and len(running) < workers:
+                entry = todo.popleft()
+                try:
+                    running[pool.submit(benchmark_one, entry, settings)] = (entry, time.monotonic())
+                except BrokenProcessPool:
+                    crashed.append(entry)
+                    break
+            if not running:
+                break
+            wait_s = None
+            if timeout_s is not None:
+                wait_s = max(0.0, min(start for _, start in running.values()) + timeout_s - time.monotonic())
+            done, _ = wait(running, timeout=wait_s, return_when=FIRST_COMPLETED)
+            for future in done:
+                entry, _ = running.pop(future)
+                try:
+                    record(future.result())
+                except BrokenProcessPool:
+                    crashed.append(entry)
+            if crashed:  # the pool is broken: everything still running went with it
+                return crashed + [entry for entry, _ in running.values()]
+            now = time.monotonic()
+            late = [f for f, (_, start) in running.items() if timeout_s is not None and now - start >= timeout_s]
+            if late:
+                for future in late:
+                    entry, _ = running.pop(future)
+                    record(_failure(entry, settings, f"timed out after {timeout_s / 60:g} min (--timeout)"))
+                todo.extendleft(reversed([entry for entry, _ in running.values()]))
+                _kill_workers(pool)
+                return []
+    return crashed
+
+
+def _run_pending(pending: list[BenchmarkComplex], settings: BenchmarkSettings, workers: int, record,
+                 timeout_s: float | None = None) -> None:
     if workers <= 0:
         for entry in pending:
             record(benchmark_one(entry, settings))
         return
-    crashed = []
-    try:
-        with _executor(workers, settings) as pool:
-            futures = {pool.submit(benchmark_one, entry, settings): entry for entry in pending}
-            for future in as_completed(futures):
-                try:
-                    record(future.result())
-                except BrokenProcessPool:
-                    crashed.append(futures[future])
-    except BrokenProcessPool:
-        pass
+    todo, crashed = deque(pending), []
+    while todo:
+        crashed += _run_pool(todo, settings, workers, record, timeout_s)
     # A worker died (a native crash or out of memory) and took the pool down. We cannot tell which
-    # complex did it, so each unfinished one is retried alone in its own process.
-    from discodock.eval.metrics import ComplexOutcome
-
+    # complex did it, so each one that was running then is retried alone in its own process.
     for entry in crashed:
-        try:
-            with _executor(1, settings) as pool:
-                record(pool.submit(benchmark_one, entry, settings).result())
-        except BrokenProcessPool:
-            outcome = ComplexOutcome(id=entry.id, method=settings.label,
-                                     status="error: worker process died (native crash or out of memory)")
-            record({"outcome": outcome, "checks": None, "pb_reason": None})
+        if _run_pool(deque([entry]), settings, 1, record, timeout_s):
+            record(_failure(entry, settings, "worker process died (native crash or out of memory)"))
 
 
 def _check_resumable(out: Path, settings: BenchmarkSettings) -> None:
@@ -334,6 +389,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(None, f"--samples must be at least 1, got {args.samples}")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(None, f"--limit must be at least 1, got {args.limit}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ConfigError(None, f"--timeout must be a positive number of minutes, got {args.timeout}")
+    if args.timeout is not None and args.workers <= 0:
+        raise ConfigError(None, "--timeout needs worker processes (--workers 1 or more) to stop a complex")
     if args.method == "discodock":
         try:
             from discodock.sampling.pipeline import dock_for_benchmark  # noqa: F401
@@ -350,6 +409,7 @@ def run(args: argparse.Namespace) -> int:
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
+        timeout_minutes=args.timeout,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)
@@ -382,7 +442,8 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix(failed=failures)
             bar.update(1)
 
-        _run_pending(pending, settings, workers, record)
+        timeout_s = None if settings.timeout_minutes is None else 60.0 * settings.timeout_minutes
+        _run_pending(pending, settings, workers, record, timeout_s)
 
     report.write_summary(out, ids=[c.id for c in complexes])
     print((out / report.SUMMARY_MD).read_text(), end="")

@@ -163,3 +163,41 @@ def test_real_vina_run_on_one_complex(data, tmp_path):
     assert float(recorded[0]["cpu_seconds"]) > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 1 and summary["n_failed"] == 0 and summary["seconds_per_complex_median"] > 0
+
+
+def test_timeout_stops_a_running_complex_records_a_miss_and_the_run_goes_on(data, tmp_path):
+    # Real Vina in spawned workers. 1 s is far less than a worker needs to start and dock, so both complexes
+    # must be stopped (the search runs in C++: only killing the worker stops it) and recorded as failed; the
+    # control is the same complex under a generous limit, which docks as usual.
+    import multiprocessing
+    import time
+
+    root, _ = data
+    ids = tmp_path / "two.txt"
+    ids.write_text("5n17\n6ce6\n")
+    common = ["benchmark", "--method", "vina", "--pocket", "--data", str(root), "--samples", "2",
+              "--exhaustiveness", "4", "--threads", "1", "--workers", "1", "--no-posebusters"]
+    start = time.monotonic()
+    assert main([*common, "--ids", str(ids), "--out", str(tmp_path / "short"), "--timeout", str(1 / 60)]) == 0
+    assert time.monotonic() - start < 60
+    recorded = rows(tmp_path / "short")
+    assert [r["id"] for r in recorded] == ["5n17", "6ce6"]
+    assert all(r["status"].startswith("error: timed out after") and r["rmsd"] == "" for r in recorded)
+    summary = json.loads((tmp_path / "short" / "summary.json").read_text())
+    assert summary["n"] == 2 and summary["n_failed"] == 2 and summary["top1_rmsd_lt2"] == 0.0
+    assert not multiprocessing.active_children()  # the killed workers are gone
+
+    one = tmp_path / "one.txt"
+    one.write_text("5n17\n")
+    assert main([*common, "--ids", str(one), "--out", str(tmp_path / "long"), "--timeout", "10"]) == 0
+    control = rows(tmp_path / "long")
+    assert control and all(r["status"] == "ok" for r in control)
+
+
+def test_timeout_needs_workers_and_a_positive_value(data, tmp_path, capsys):
+    root, ids = data
+    for extra in (["--timeout", "0"], ["--timeout", "5", "--workers", "0"]):
+        code = main(["benchmark", "--method", "vina", "--data", str(root), "--ids", str(ids),
+                     "--out", str(tmp_path / "o"), *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "--timeout" in err[0]
