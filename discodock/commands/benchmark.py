@@ -199,6 +199,16 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     return [m for m, _ in ranked], [float(c) for _, c in ranked]
 
 
+def _failure(entry: BenchmarkComplex, settings: BenchmarkSettings, reason: str, *,
+             seconds: float | None = None, cpu_seconds: float | None = None) -> dict:
+    """A failed complex as a worker result: the reason, and the time spent when it is known."""
+    from discodock.eval.metrics import ComplexOutcome
+
+    outcome = ComplexOutcome(id=entry.id, method=settings.label, seconds=seconds, cpu_seconds=cpu_seconds,
+                             status=f"error: {reason}")
+    return {"outcome": outcome, "checks": None, "pb_reason": None}
+
+
 def benchmark_one(entry: BenchmarkComplex, settings: BenchmarkSettings) -> dict:
     """Benchmark one complex; never raises. Returns ``outcome`` (a ComplexOutcome), ``checks`` and
     ``pb_reason`` (PoseBusters)."""
@@ -223,9 +233,7 @@ def benchmark_one(entry: BenchmarkComplex, settings: BenchmarkSettings) -> dict:
             raise RuntimeError("the method returned no pose")
         rmsds = SymmetryRMSD(crystal=crystal)(poses)
     except Exception as err:  # one failing complex must not stop the run: record why
-        outcome = ComplexOutcome(id=entry.id, method=settings.label, seconds=seconds, cpu_seconds=cpu_seconds,
-                                 status=f"error: {_one_line(err)}")
-        return {"outcome": outcome, "checks": None, "pb_reason": None}
+        return _failure(entry, settings, _one_line(err), seconds=seconds, cpu_seconds=cpu_seconds)
     checks, pb_valid, pb_reason = None, None, None
     if settings.posebusters:
         from discodock.eval.posebusters import check_pose
@@ -254,13 +262,6 @@ def _executor(workers: int, settings: BenchmarkSettings) -> ProcessPoolExecutor:
     # spawn, not fork: workers must not inherit a parent that has imported torch/vina threads.
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                initializer=_init_worker, initargs=(settings.threads, settings.method, os.getpid()))
-
-
-def _failure(entry: BenchmarkComplex, settings: BenchmarkSettings, reason: str) -> dict:
-    from discodock.eval.metrics import ComplexOutcome
-
-    outcome = ComplexOutcome(id=entry.id, method=settings.label, status=f"error: {reason}")
-    return {"outcome": outcome, "checks": None, "pb_reason": None}
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:
