@@ -3,14 +3,14 @@
 # of the shared PoseBusters set, all into one folder, which then holds summary.md (the table), summary.json,
 # per_complex.csv and rmsd_cdf.png (one curve per method). Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/posebusters_table.sh [N=233] [OUT=runs/bench_posebusters_pocket]
+#   bash benchmarks/posebusters_table.sh [N=327] [OUT=runs/bench_posebusters_pocket]
 #
 # discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
 # the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps:
 # checkpoints/v2_m0/weights.pt). Every method gets at most 60 min of wall time per complex (--timeout; the
 # slowest Vina run so far took 39 min), over which the complex counts as a miss.
 set -euo pipefail
-N=${1:-233}
+N=${1:-327}
 OUT=${2:-runs/bench_posebusters_pocket}
 DATA=../shared/data/posebusters_benchmark_set
 WEIGHTS=discodock/weights
