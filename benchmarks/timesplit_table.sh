@@ -5,15 +5,15 @@
 # complexes in ../shared/data). Everything goes into one folder: summary.md (the table), summary.json,
 # per_complex.csv, rmsd_cdf.png. Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/timesplit_table.sh [N=213] [OUT=runs/bench_timesplit_blind]
+#   bash benchmarks/timesplit_table.sh [N=301] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
 # crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no
-# latents). Vina blind costs about a minute per complex on one thread (median 63 s over the first 213), some up
+# latents). Vina blind costs about a minute per complex on one thread (median 59 s over the 301), some up
 # to 38 min; every method gets at most 60 min of wall time per complex (--timeout), over which the complex
 # counts as a miss: a few time-split ligands have 50 rotatable bonds and 170 heavy atoms.
 set -euo pipefail
-N=${1:-213}
+N=${1:-301}
 OUT=${2:-runs/bench_timesplit_blind}
 DATA=(../shared/data/pdbbind_timesplit_test_dsdp ../shared/data/pdbbind_subset213)  # 290 + 11 of the 301 rows
 WEIGHTS=discodock/weights/discodock_cpu_blind.pt

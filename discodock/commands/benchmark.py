@@ -196,7 +196,7 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
         seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine, **extra,
     )
-    return [m for m, _ in ranked], [float(c) for _, c in ranked]
+    return [m for m, _ in ranked], [None if c is None else float(c) for _, c in ranked]
 
 
 def _failure(entry: BenchmarkComplex, settings: BenchmarkSettings, reason: str, *,

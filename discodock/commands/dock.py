@@ -132,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
             remove_stale_result(args.out, name)
             raise
         folder = write_dock_result(args.out, result, protein_path=args.protein, add_hs=args.add_hs)
+        for warning in result.info.get("warnings", []):
+            print(f"discodock dock: {name}: warning: {warning}", file=sys.stderr)
         print(f"{len(result.poses)} poses for {name} in {folder}/ (best: {folder}/rank1.sdf)")
         return 0
 

@@ -42,6 +42,9 @@ WATER_NAMES = frozenset({"HOH", "WAT", "DOD", "H2O", "TIP", "TIP3", "SOL"})
 OTHER_ELEMENT_TYPES = frozenset(
     {"F", "Cl", "Br", "I", "P", "Si", "Se", "Mg", "Mn", "Zn", "Ca", "Fe", "Na", "K", "Cu", "Co", "Ni", "Hg", "Cd"}
 )
+# Everything Vina can type in a ligand; anything else (boron, as in boronic-acid inhibitors) makes Vina's
+# PDBQT parser fail, so such a ligand can be neither docked nor scored by Vina.
+VINA_LIGAND_ELEMENTS = frozenset({"C", "N", "O", "S", "H"}) | OTHER_ELEMENT_TYPES
 AROMATIC_CARBONS = {
     "PHE": {"CG", "CD1", "CD2", "CE1", "CE2", "CZ"},
     "TYR": {"CG", "CD1", "CD2", "CE1", "CE2", "CZ"},
@@ -187,6 +190,11 @@ def receptor_pdbqt(protein: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def vina_untyped_elements(ligand: Chem.Mol) -> list[str]:
+    """The ligand's elements that AutoDock Vina has no atom type for (empty when Vina can handle it)."""
+    return sorted({a.GetSymbol() for a in ligand.GetAtoms()} - VINA_LIGAND_ELEMENTS)
+
+
 def ligand_pdbqt(ligand: Chem.Mol) -> str:
     """A Vina ligand PDBQT (meeko) from an RDKit molecule with a 3D conformer; hydrogens are added with
     coordinates when missing."""
@@ -194,6 +202,9 @@ def ligand_pdbqt(ligand: Chem.Mol) -> str:
 
     if ligand.GetNumConformers() == 0:
         raise LigandError(None, "ligand has no 3D conformer to prepare for Vina")
+    untyped = vina_untyped_elements(ligand)
+    if untyped:
+        raise LigandError(None, f"AutoDock Vina has no atom type for element(s) {', '.join(untyped)} in the ligand")
     mol = Chem.Mol(ligand)
     mol.UpdatePropertyCache(strict=False)  # implicit-H counts, so that AddHs adds them all
     mol = Chem.AddHs(mol, addCoords=True)

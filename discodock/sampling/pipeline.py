@@ -164,8 +164,17 @@ class Docker:
             method = "vina"
         poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
         if refine == "vina" or method == "vina":
-            from discodock.eval.vina_baseline import get_receptor
+            from discodock.eval.vina_baseline import get_receptor, vina_untyped_elements
 
+            untyped = vina_untyped_elements(mol)
+            if untyped:  # e.g. a boronic acid: still dock it, without Vina's refinement and score
+                refine = "none"
+                if method == "vina":
+                    method = "confidence" if self.models.confidence is not None else "none"
+                info.setdefault("warnings", []).append(
+                    f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
+                    + ("left in sample order" if method == "none" else f"ranked by {method}"))
+        if refine == "vina" or method == "vina":
             receptor = get_receptor(protein_path)
             if refine == "vina":
                 for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
@@ -180,7 +189,7 @@ class Docker:
             for p, c in zip(poses, conf.tolist()):
                 p.confidence = float(c)
             poses.sort(key=lambda p: -p.confidence)
-        else:
+        elif method == "vina":
             poses.sort(key=lambda p: p.vina_score if p.vina_score is not None else float("inf"))
         info["ranked_by"], info["refine"] = method, refine
         return poses

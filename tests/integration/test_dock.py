@@ -148,3 +148,24 @@ def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes, tiny
     used = {n: json.loads((tmp_path / "batch" / n / "results.json").read_text())["checkpoint"]
             for n in ("site", "nosite")}
     assert used == {"site": str(tiny_checkpoint), "nosite": str(ckpt)}
+
+
+def test_a_ligand_vina_cannot_type_is_docked_without_vina(tmp_path, tiny_checkpoint, capsys):
+    """A boronic acid asked for Vina refinement and ranking: docked anyway, ranked by the confidence model,
+    with a warning that says why Vina was skipped (Vina itself cannot read a boron atom)."""
+    smiles = "OB(O)c1ccc(CC(=O)O)cc1"
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", smiles, "--out", str(tmp_path / "out"),
+                 "--checkpoint", str(tiny_checkpoint), "--samples", "3", "--steps", "3", "--pocket-center", CENTER,
+                 "--name", "boron", "--refine", "vina", "--rank", "vina", "--quiet"])
+    assert code == 0
+    assert "no atom type for B" in capsys.readouterr().err
+    folder = tmp_path / "out" / "boron"
+    confidences = []
+    for rank in (1, 2, 3):
+        mol = next(Chem.SDMolSupplier(str(folder / f"rank{rank}.sdf")))
+        assert mol is not None and Chem.MolToSmiles(mol) == Chem.CanonSmiles(smiles)
+        assert not mol.HasProp("vina_score")
+        confidences.append(mol.GetDoubleProp("confidence"))
+    assert confidences == sorted(confidences, reverse=True)
+    info = json.loads((folder / "results.json").read_text())
+    assert any("no atom type for B" in w for w in info["warnings"])

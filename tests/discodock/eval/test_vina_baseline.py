@@ -139,3 +139,26 @@ def test_refinement_that_walks_off_its_map_is_redone_not_fatal(monkeypatch):
     assert np.allclose(kept.mol.GetConformer().GetPositions(), moved.GetConformer().GetPositions())
     for result in (first, second, kept, refined):
         assert result.mol.GetNumAtoms() == crystal.GetNumAtoms()
+
+
+BORONIC_ACID = "OB(O)c1ccc(CC(=O)O)cc1"  # boron: an element AutoDock Vina has no atom type for
+
+
+def test_elements_vina_cannot_type_are_named_before_vina_fails_on_them():
+    from meeko import MoleculePreparation, PDBQTWriterLegacy
+    from vina import Vina
+
+    from discodock.errors import LigandError
+    from discodock.eval.vina_baseline import ligand_pdbqt, vina_untyped_elements
+
+    _, crystal = files("5n17")
+    assert vina_untyped_elements(crystal) == []
+    boron = generate_conformer(Chem.MolFromSmiles(BORONIC_ACID), seed=0, mmff=False)
+    assert vina_untyped_elements(boron) == ["B"]
+    with pytest.raises(LigandError, match="no atom type for element.s. B"):
+        ligand_pdbqt(boron)
+    # The check mirrors Vina itself: meeko writes the PDBQT, and Vina refuses to read it.
+    text, ok, _ = PDBQTWriterLegacy.write_string(MoleculePreparation().prepare(Chem.AddHs(boron, addCoords=True))[0])
+    assert ok
+    with pytest.raises(TypeError, match="Atom type B"):
+        Vina(verbosity=0).set_ligand_from_string(text)
