@@ -97,6 +97,12 @@ def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
+
+def _print_warnings(name: str, result) -> None:
+    """What the run had to do differently from what was asked (e.g. no Vina for a boron ligand), on stderr."""
+    for warning in result.info.get("warnings", []):
+        print(f"discodock dock: {name}: warning: {warning}", file=sys.stderr)
+
 def run(args: argparse.Namespace) -> int:
     from discodock.sampling.output import remove_stale_result, write_dock_result
     from discodock.sampling.pipeline import DockSettings, load_docker
@@ -132,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
             remove_stale_result(args.out, name)
             raise
         folder = write_dock_result(args.out, result, protein_path=args.protein, add_hs=args.add_hs)
-        for warning in result.info.get("warnings", []):
-            print(f"discodock dock: {name}: warning: {warning}", file=sys.stderr)
+        _print_warnings(name, result)
         print(f"{len(result.poses)} poses for {name} in {folder}/ (best: {folder}/rank1.sdf)")
         return 0
 
@@ -164,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
                 result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
                                                  settings=settings, seed=args.seed)
                 folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
+                _print_warnings(name, result)
                 status, n_poses, where = "ok", len(result.poses), str(folder)
                 n_ok += 1
             except (InputError, argparse.ArgumentTypeError) as err:

@@ -169,3 +169,24 @@ def test_a_ligand_vina_cannot_type_is_docked_without_vina(tmp_path, tiny_checkpo
     assert confidences == sorted(confidences, reverse=True)
     info = json.loads((folder / "results.json").read_text())
     assert any("no atom type for B" in w for w in info["warnings"])
+    # In a batch the row succeeds and the same warning names the row.
+    path = tmp_path / "batch.csv"
+    path.write_text(f'complex_name,protein_path,ligand,pocket_center\nboron_row,{PROTEIN},{smiles},"{CENTER}"\n')
+    code = main(["dock", "--csv", str(path), "--out", str(tmp_path / "batch"), "--checkpoint", str(tiny_checkpoint),
+                 "--samples", "2", "--steps", "2", "--refine", "vina", "--quiet"])
+    assert code == 0
+    assert "boron_row: warning: AutoDock Vina has no atom type for B" in capsys.readouterr().err
+
+
+def test_without_a_confidence_model_a_ligand_vina_cannot_type_keeps_sample_order(tmp_path, capsys):
+    """The shipped pocket weights rank by Vina and have no confidence model: a boron ligand's poses are
+    written unranked, in sample order, and results.json says so."""
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", "OB(O)c1ccc(CC(=O)O)cc1", "--out",
+                 str(tmp_path / "out"), "--samples", "3", "--steps", "3", "--pocket-center", CENTER, "--name", "b",
+                 "--quiet"])
+    assert code == 0
+    assert "left in sample order" in capsys.readouterr().err
+    info = json.loads((tmp_path / "out" / "b" / "results.json").read_text())
+    assert info["ranked_by"] == "none" and info["refine"] == "none"
+    assert [p["sample_index"] for p in info["poses"]] == [0, 1, 2]
+    assert all(p["vina_score"] is None and p["confidence"] is None for p in info["poses"])
