@@ -97,11 +97,11 @@ def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
-
 def _print_warnings(name: str, result) -> None:
     """What the run had to do differently from what was asked (e.g. no Vina for a boron ligand), on stderr."""
     for warning in result.info.get("warnings", []):
         print(f"discodock dock: {name}: warning: {warning}", file=sys.stderr)
+
 
 def run(args: argparse.Namespace) -> int:
     from discodock.sampling.output import remove_stale_result, write_dock_result
