@@ -157,24 +157,23 @@ class Docker:
     def rank(self, data, mol: Chem.Mol, positions: torch.Tensor, *, protein_path, settings: DockSettings,
              info: dict) -> list[RankedPose]:
         """Score every pose (confidence model or Vina), optionally refine with Vina, best first."""
+        from discodock.eval.vina_baseline import get_receptor, vina_untyped_elements
+
         method = settings.rank or self.cfg.sampling.rank
         refine = settings.refine or self.cfg.sampling.refine
+        untyped = vina_untyped_elements(mol)
         if method == "confidence" and self.models.confidence is None:
-            info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
             method = "vina"
+            if not untyped:  # else the warning below says what was done instead
+                info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
+        if untyped and "vina" in (method, refine):  # e.g. a boronic acid: still dock it, without Vina
+            refine = "none"
+            method = "confidence" if self.models.confidence is not None else "none"
+            info.setdefault("warnings", []).append(
+                f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
+                + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
         poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
-        if refine == "vina" or method == "vina":
-            from discodock.eval.vina_baseline import get_receptor, vina_untyped_elements
-
-            untyped = vina_untyped_elements(mol)
-            if untyped:  # e.g. a boronic acid: still dock it, without Vina's refinement and score
-                refine = "none"
-                if method == "vina":
-                    method = "confidence" if self.models.confidence is not None else "none"
-                info.setdefault("warnings", []).append(
-                    f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
-                    + ("left in sample order" if method == "none" else f"ranked by {method}"))
-        if refine == "vina" or method == "vina":
+        if "vina" in (method, refine):
             receptor = get_receptor(protein_path)
             if refine == "vina":
                 for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):

@@ -13,6 +13,7 @@ from .conftest import EXAMPLES
 PROTEIN = EXAMPLES / "6ce6" / "6ce6_protein.pdb.gz"
 LIGAND = EXAMPLES / "6ce6" / "6ce6_ligand.sdf"
 CENTER = "-2.2,3.4,7.3"  # the 6ce6 crystal ligand centroid (Angstrom)
+BORONIC_ACID = "OB(O)c1ccc(CC(=O)O)cc1"  # boron: an element AutoDock Vina has no atom type for
 
 
 def _dock(tmp_path, ckpt, *extra, out="out"):
@@ -153,7 +154,7 @@ def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes, tiny
 def test_a_ligand_vina_cannot_type_is_docked_without_vina(tmp_path, tiny_checkpoint, capsys):
     """A boronic acid asked for Vina refinement and ranking: docked anyway, ranked by the confidence model,
     with a warning that says why Vina was skipped (Vina itself cannot read a boron atom)."""
-    smiles = "OB(O)c1ccc(CC(=O)O)cc1"
+    smiles = BORONIC_ACID
     code = main(["dock", "--protein", str(PROTEIN), "--ligand", smiles, "--out", str(tmp_path / "out"),
                  "--checkpoint", str(tiny_checkpoint), "--samples", "3", "--steps", "3", "--pocket-center", CENTER,
                  "--name", "boron", "--refine", "vina", "--rank", "vina", "--quiet"])
@@ -181,7 +182,7 @@ def test_a_ligand_vina_cannot_type_is_docked_without_vina(tmp_path, tiny_checkpo
 def test_without_a_confidence_model_a_ligand_vina_cannot_type_keeps_sample_order(tmp_path, capsys):
     """The shipped pocket weights rank by Vina and have no confidence model: a boron ligand's poses are
     written unranked, in sample order, and results.json says so."""
-    code = main(["dock", "--protein", str(PROTEIN), "--ligand", "OB(O)c1ccc(CC(=O)O)cc1", "--out",
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", BORONIC_ACID, "--out",
                  str(tmp_path / "out"), "--samples", "3", "--steps", "3", "--pocket-center", CENTER, "--name", "b",
                  "--quiet"])
     assert code == 0
@@ -190,3 +191,11 @@ def test_without_a_confidence_model_a_ligand_vina_cannot_type_keeps_sample_order
     assert info["ranked_by"] == "none" and info["refine"] == "none"
     assert [p["sample_index"] for p in info["poses"]] == [0, 1, 2]
     assert all(p["vina_score"] is None and p["confidence"] is None for p in info["poses"])
+    # Asked to rank by a confidence model the weights lack: one warning, for what was actually done.
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", BORONIC_ACID, "--out",
+                 str(tmp_path / "out"), "--samples", "3", "--steps", "3", "--pocket-center", CENTER, "--name", "c",
+                 "--rank", "confidence", "--quiet"])
+    assert code == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "left in sample order" in warnings[0], warnings
+    assert json.loads((tmp_path / "out" / "c" / "results.json").read_text())["ranked_by"] == "none"
