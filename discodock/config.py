@@ -43,14 +43,16 @@ class DataConfig:
     """How complexes become training graphs.
 
     ``mode``: "pocket" (receptor cropped to ``pocket_radius`` A around a site centre = crystal ligand centroid
-    + isotropic Gaussian noise of ``pocket_noise`` A per axis in training, a user's ``--pocket-center`` at
-    inference) or "blind" (whole receptor, site = receptor centre). ``max_heavy_atoms`` / ``max_residues``
+    + noise in training, a user's ``--pocket-center`` at inference). ``pocket_noise_shape`` "gaussian":
+    isotropic Gaussian of ``pocket_noise`` A per axis; "ball": uniform in a ball of radius ``pocket_noise`` A
+    (how far a user's site, a crystal-ligand centroid or a box centre, lies from the true centroid) or "blind" (whole receptor, site = receptor centre). ``max_heavy_atoms`` / ``max_residues``
     skip very large complexes in training.
     """
 
     mode: str = "pocket"
     pocket_radius: float = 20.0
     pocket_noise: float = 2.0
+    pocket_noise_shape: str = "gaussian"
     receptor_radius: float = 15.0
     receptor_max_neighbours: int = 24
     max_heavy_atoms: int = 80
@@ -60,6 +62,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.mode not in ("pocket", "blind"):
             raise ConfigError(None, f"data mode must be 'pocket' or 'blind', got {self.mode!r}")
+        if self.pocket_noise_shape not in ("gaussian", "ball"):
+            raise ConfigError(None, f"pocket_noise_shape must be 'gaussian' or 'ball', got {self.pocket_noise_shape!r}")
 
 
 @dataclass

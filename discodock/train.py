@@ -36,7 +36,7 @@ from disco_core.training import (
 from discodock.config import DockingConfig, load_docking_config
 from discodock.data import keys as K
 from discodock.data.graph import collate_complexes
-from discodock.data.pocket import crop_to_pocket, place_reference_ligand
+from discodock.data.pocket import crop_to_pocket, place_reference_ligand, site_offset
 from discodock.diffusion.components import Pose, perturb_pose
 from discodock.diffusion.loss import score_matching_loss
 from discodock.errors import CheckpointError, ConfigError, InputError
@@ -88,7 +88,7 @@ def training_view(data: HeteroData, cfg: DockingConfig, generator: torch.Generat
     if cfg.data.mode != "pocket":
         return data
     crystal = data[K.CRYSTAL_POS] if K.CRYSTAL_POS in data else data[K.LIGAND][K.POS]
-    center = crystal.mean(0) + cfg.data.pocket_noise * torch.randn(3, generator=generator)
+    center = crystal.mean(0) + site_offset(cfg.data.pocket_noise, cfg.data.pocket_noise_shape, generator)
     return crop_to_pocket(
         data, center, cfg.data.pocket_radius,
         receptor_radius=cfg.data.receptor_radius, receptor_max_neighbours=cfg.data.receptor_max_neighbours,

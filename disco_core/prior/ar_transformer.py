@@ -171,9 +171,19 @@ class PointerARPrior(nn.Module):
         return self.transformer(x + self.pos_emb[: x.shape[1]])
 
     def _scores(self, hidden: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
-        """Pointer logits [B, L, width]: query . key / sqrt(d), -inf on padding slots."""
+        """Pointer logits [B, L, width]: query . key / sqrt(d), -inf on padding slots (``mask`` [B, width] or
+        per latent [B, L, width])."""
         scores = torch.einsum("bld,bnd->bln", self.query(hidden), keys) / math.sqrt(self.d_model)
-        return scores.masked_fill(~mask[:, None, :], float("-inf"))
+        return scores.masked_fill(~(mask if mask.dim() == 3 else mask[:, None, :]), float("-inf"))
+
+    def _allowed_dense(self, allowed: Tensor | None, batch: Tensor, mask: Tensor) -> Tensor:
+        """Per-latent slot mask [B, m, width]: padding and items a latent may not pick are False."""
+        if allowed is None:
+            return mask[:, None, :].expand(-1, self.m, -1)
+        if allowed.shape != (batch.numel(), self.m):
+            raise ValueError(f"allowed must be [N, {self.m}], got {tuple(allowed.shape)}")
+        dense, _, _ = to_dense(allowed.to(torch.float32), batch, mask.shape[0])
+        return (dense > 0.5).transpose(1, 2) & mask[:, None, :]
 
     def _check_codes(self, codes: Tensor, batch: Tensor) -> None:
         if codes.dim() != 2 or codes.shape[1] != self.m:
@@ -184,23 +194,26 @@ class PointerARPrior(nn.Module):
             raise ValueError("a pointer code points at an item of another example")
 
     def logits(
-        self, codes: Tensor, item_emb: Tensor, batch: Tensor, *, num_examples: int | None = None
+        self, codes: Tensor, item_emb: Tensor, batch: Tensor, *, num_examples: int | None = None,
+        allowed: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Teacher-forced pointer logits in dense form.
 
-        Returns ``logits`` [B, m, width] (-inf on padding) and ``index`` [B, width]: the global item
-        index of each slot (-1 on padding). Entry j depends only on items and codes < j.
+        ``allowed`` [N, m] bool, optional: the items latent j may pick (e.g. a ligand atom for the first).
+        Returns ``logits`` [B, m, width] (-inf on padding and disallowed items) and ``index`` [B, width]: the
+        global item index of each slot (-1 on padding). Entry j depends only on items and codes < j.
         """
         h, start, keys, mask, index = self._encode_items(item_emb, batch, num_examples or codes.shape[0])
         self._check_codes(codes, batch)
         hidden = self._hidden(h, start, codes[:, :-1].long())
-        return self._scores(hidden, keys, mask), index
+        return self._scores(hidden, keys, self._allowed_dense(allowed, batch, mask)), index
 
     def log_prob(
-        self, codes: Tensor, item_emb: Tensor, batch: Tensor, *, num_examples: int | None = None
+        self, codes: Tensor, item_emb: Tensor, batch: Tensor, *, num_examples: int | None = None,
+        allowed: Tensor | None = None,
     ) -> Tensor:
         """log p(codes | items): [B]; ``codes`` [B, m] are global item indices."""
-        logits, index = self.logits(codes, item_emb, batch, num_examples=num_examples)
+        logits, index = self.logits(codes, item_emb, batch, num_examples=num_examples, allowed=allowed)
         logp = logits.log_softmax(-1)
         # Slot of each chosen item in its example's dense row.
         slot = torch.empty(batch.numel(), dtype=torch.long, device=batch.device)
@@ -224,15 +237,18 @@ class PointerARPrior(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
         num_examples: int | None = None,
+        allowed: Tensor | None = None,
     ) -> Tensor:
-        """Draw codes [B, m] (global item indices, each inside its own example) one latent at a time."""
+        """Draw codes [B, m] (global item indices, each inside its own example) one latent at a time;
+        ``allowed`` as in :meth:`logits`."""
         h, start, keys, mask, index = self._encode_items(item_emb, batch, num_examples)
+        per_latent = self._allowed_dense(allowed, batch, mask)
         codes = torch.zeros(start.shape[0], 0, dtype=torch.long, device=start.device)
-        for _ in range(self.m):
+        for j in range(self.m):
             hidden = self._hidden(h, start, codes)[:, -1:]
-            scores = self._scores(hidden, keys, mask)[:, 0]
+            scores = self._scores(hidden, keys, per_latent[:, j])[:, 0]
             slot = sample_categorical(
-                scores, temperature=temperature, top_k=top_k, generator=generator, mask=mask
+                scores, temperature=temperature, top_k=top_k, generator=generator, mask=per_latent[:, j]
             )
             codes = torch.cat([codes, index.gather(1, slot[:, None])], dim=1)
         return codes

@@ -224,6 +224,7 @@ def build_complex(
     ca = torch.as_tensor(protein.ca, dtype=torch.float32)
     n_pos = torch.as_tensor(protein.n, dtype=torch.float32)
     c_pos = torch.as_tensor(protein.c, dtype=torch.float32)
+    sc_pos = ca.clone() if protein.sc is None else torch.as_tensor(protein.sc, dtype=torch.float32)
     emb = None if protein.embedding is None else torch.as_tensor(protein.embedding, dtype=torch.float32)
     residue_types = list(protein.residue_types)
 
@@ -236,7 +237,7 @@ def build_complex(
         keep = torch.linalg.norm(ca - center, dim=1) < pocket_radius
         if not bool(keep.any()):
             raise ProteinError(name, f"no residue has its C-alpha within {pocket_radius:g} A of the pocket centre")
-        ca, n_pos, c_pos = ca[keep], n_pos[keep], c_pos[keep]
+        ca, n_pos, c_pos, sc_pos = ca[keep], n_pos[keep], c_pos[keep], sc_pos[keep]
         emb = None if emb is None else emb[keep]
         residue_types = [t for t, k in zip(residue_types, keep.tolist()) if k]
     if center is None:
@@ -258,6 +259,7 @@ def build_complex(
     rec[K.X] = residue_features(residue_types)
     rec[K.N_POS] = n_pos
     rec[K.C_POS] = c_pos
+    rec[K.SC_POS] = sc_pos
     if emb is not None:
         rec[K.EMB] = emb
     data[K.RECEPTOR_EDGE][K.EDGE_INDEX] = radius_graph(

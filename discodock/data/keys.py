@@ -16,6 +16,7 @@ Receptor residues (``data[RECEPTOR]``)
   POS            [R, 3]  float  C-alpha
   X              [R, F]  float  residue features (one-hot residue type)
   N_POS, C_POS   [R, 3]  float  backbone N and C (local frames)
+  SC_POS         [R, 3]  float  side-chain heavy-atom centroid (C-alpha for glycine)
   EMB            [R, D]  float  optional user-supplied per-residue embedding
 Receptor edges (``data[RECEPTOR_EDGE]``)
   EDGE_INDEX     [2, E]  long   radius graph (15 A, <= 24 neighbours)
@@ -41,6 +42,7 @@ TOR_BONDS = "tor_bonds"
 TOR_MASK = "tor_mask"
 N_POS = "n_pos"
 C_POS = "c_pos"
+SC_POS = "sc_pos"
 EMB = "emb"
 
 NAME = "name"

@@ -44,6 +44,8 @@ class Protein:
             unknown amino acids ``UNK``.
         ca, n, c: [R, 3] C-alpha, backbone N and backbone C. A missing N or C is set to the C-alpha, so
             the N - CA and C - CA vectors of that residue are zero.
+        sc: [R, 3] centroid of the side-chain heavy atoms (beyond CB included; C-alpha for glycine and
+            for residues whose side chain is missing): where the residue points.
         chain_ids, residue_numbers, insertion_codes: where each residue comes from in the file.
         embedding: optional [R, D] per-residue embedding supplied by the user (e.g. ESM), float32.
         source: the file read.
@@ -59,6 +61,7 @@ class Protein:
     insertion_codes: list[str]
     embedding: np.ndarray | None = None
     source: str | None = field(default=None, repr=False)
+    sc: np.ndarray | None = None
 
     @property
     def num_residues(self) -> int:
@@ -90,6 +93,7 @@ class Protein:
             residue_numbers=self.residue_numbers[idx],
             insertion_codes=[self.insertion_codes[i] for i in idx],
             embedding=None if self.embedding is None else self.embedding[idx],
+            sc=None if self.sc is None else self.sc[idx],
         )
 
 
@@ -136,6 +140,17 @@ def _find_atom(residue, name: str, element: str):
     return atom if atom is not None and atom.element.name == element else None
 
 
+_BACKBONE = frozenset({"N", "CA", "C", "O", "OXT"})
+
+
+def _side_chain_centroid(residue, ca_atom) -> list[float]:
+    """Mean position of the residue's side-chain heavy atoms; the C-alpha when it has none."""
+    pts = [a.pos.tolist() for a in residue if a.name not in _BACKBONE and a.element.name not in ("H", "D")]
+    if not pts:
+        return ca_atom.pos.tolist()
+    return np.mean(np.asarray(pts, dtype=np.float64), axis=0).tolist()
+
+
 def load_protein(path: str | Path, *, embeddings=None) -> Protein:
     """Read a receptor from .pdb, .pdb.gz, .cif/.mmcif (optionally gzipped) at residue level.
 
@@ -162,7 +177,7 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
     if sum(len(r) for ch in model for r in ch) == 0:
         raise ProteinError(path, "not a structure: no ATOM/HETATM records found")
 
-    types, ca, n, c, chains, numbers, icodes = [], [], [], [], [], [], []
+    types, ca, n, c, sc, chains, numbers, icodes = [], [], [], [], [], [], [], []
     for chain in model:
         for residue in chain:
             rtype = _residue_type(residue)
@@ -179,6 +194,7 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
             ca.append(ca_atom.pos.tolist())
             n.append(n_atom.pos.tolist())
             c.append(c_atom.pos.tolist())
+            sc.append(_side_chain_centroid(residue, ca_atom))
             chains.append(chain.name)
             numbers.append(residue.seqid.num)
             icodes.append(residue.seqid.icode.strip())
@@ -195,6 +211,7 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
         ca=ca_arr,
         n=n_arr,
         c=c_arr,
+        sc=np.asarray(sc, dtype=np.float32),
         chain_ids=chains,
         residue_numbers=np.asarray(numbers, dtype=np.int64),
         insertion_codes=icodes,

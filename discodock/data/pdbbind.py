@@ -40,7 +40,7 @@ from discodock.data.cache import (
 from discodock.errors import InputError, LigandError
 
 #: Bump when featurisation code changes what a prepared complex contains (invalidates caches).
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: residues carry SC_POS
 
 PROTEIN_NAMES = ("{id}_protein.pdb", "{id}_protein.pdb.gz", "{id}_protein.cif", "{id}_protein.cif.gz")
 LIGAND_NAMES = ("{id}_ligand.sdf", "{id}_ligand.mol2")

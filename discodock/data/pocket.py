@@ -43,6 +43,17 @@ def crop_to_pocket(
     return out
 
 
+def site_offset(noise: float, shape: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random offset [3] (Angstrom) of a training site from the crystal centroid: an isotropic Gaussian of
+    ``noise`` per axis (``shape="gaussian"``) or uniform in a ball of radius ``noise`` (``"ball"``)."""
+    if shape == "gaussian":
+        return noise * torch.randn(3, generator=generator)
+    direction = torch.randn(3, generator=generator)
+    direction = direction / direction.norm().clamp_min(1e-8)
+    radius = noise * torch.rand(1, generator=generator).pow(1.0 / 3.0)  # uniform in volume
+    return direction * radius
+
+
 def place_reference_ligand(data: HeteroData, generator: torch.Generator | None = None) -> HeteroData:
     """A copy of ``data`` with the ligand's reference conformer (graph field CONFORMER_POS, else POS) centred
     on the site (POCKET_CENTER) in a uniformly random orientation: what the AR prior sees (no crystal pose)."""

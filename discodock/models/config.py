@@ -41,6 +41,9 @@ class LatentConfig:
     m: int = 2
     k: int = 0
     dropout: float = 0.1
+    # "any": each pointer latent may pick any node; "contact": the first picks a ligand atom and the others
+    # receptor residues, so together they name a contact (which atom sits where) rather than only a place.
+    pointer_targets: str = "any"
 
     def __post_init__(self) -> None:
         if self.mode not in LATENT_MODES:
@@ -51,6 +54,10 @@ class LatentConfig:
             raise ConfigError(None, f"global latents need k >= 1 codes per latent, got k={self.k}")
         if not 0.0 <= self.dropout <= 1.0:
             raise ConfigError(None, f"latent dropout must be in [0, 1], got {self.dropout}")
+        if self.pointer_targets not in ("any", "contact"):
+            raise ConfigError(None, f"pointer_targets must be 'any' or 'contact', got {self.pointer_targets!r}")
+        if self.pointer_targets == "contact" and self.mode == "pointer" and self.m < 2:
+            raise ConfigError(None, "contact pointer latents need m >= 2 (a ligand atom and a residue)")
 
     @property
     def active(self) -> bool:
@@ -99,7 +106,10 @@ class TrunkConfig:
     ``receptor_radius`` only sets the range of their radial basis; ligand-receptor cross edges within
     ``cross_base + cross_per_sigma * sigma_tr`` of each other (at most ``cross_max_neighbors`` residues per
     ligand atom, None: no cap), radial basis up to ``cross_rbf_max``. ``backbone_vectors``: give each
-    residue its N - CA and C - CA vectors as input vector features.
+    residue its N - CA and C - CA vectors as input vector features; ``sidechain_vectors`` adds its
+    side-chain centroid - CA. ``site_features``: every node also gets the radial basis of its distance to
+    the binding site (POCKET_CENTER, up to ``site_rbf_max`` Angstrom) and each residue the vector from its
+    C-alpha to the site, so the network knows where the user said the ligand binds.
     """
 
     ns: int = 16
@@ -115,6 +125,9 @@ class TrunkConfig:
     cross_max_neighbors: int | None = None
     cross_rbf_max: float = 60.0
     backbone_vectors: bool = True
+    sidechain_vectors: bool = False
+    site_features: bool = False
+    site_rbf_max: float = 20.0
     norm: str = "layer"
     dropout: float = 0.0
 

@@ -18,7 +18,7 @@ from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
 from discodock.models.config import ModelConfig
-from discodock.models.latents import LatentDict, item_batch, num_graphs, onehot_to_latents
+from discodock.models.latents import LatentDict, item_batch, num_graphs, onehot_to_latents, pointer_allowed
 from discodock.models.layers import mlp
 from discodock.models.trunk import ComplexTrunk, TrunkOutput
 
@@ -80,6 +80,9 @@ class LatentEncoder(nn.Module):
         if self.mode == "pointer":
             lig, rec = out.invariants()
             logits = torch.cat([self.lig_head(lig), self.rec_head(rec)], dim=0)
+            allowed = pointer_allowed(batch, self.cfg.latent)
+            if allowed is not None:
+                logits = logits.masked_fill(~allowed, float("-inf"))
             return EncoderLogits(logits, item_batch(batch))
         return EncoderLogits(self.head(out.pooled()).view(-1, self.m, self.k), None)
 

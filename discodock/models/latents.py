@@ -66,6 +66,21 @@ def item_rank(batch: HeteroData) -> Tensor:
     return rank
 
 
+def pointer_allowed(batch: HeteroData, latent: LatentConfig) -> Tensor | None:
+    """Which items each pointer latent may pick: [N + R, m] bool, or None when any item may be picked.
+
+    With ``pointer_targets == "contact"`` the first latent picks a ligand atom and the others residues.
+    """
+    if latent.mode != "pointer" or latent.pointer_targets == "any":
+        return None
+    n_lig = node_batch(batch, K.LIGAND).numel()
+    n_all = item_batch(batch).numel()
+    allowed = torch.zeros(n_all, latent.m, dtype=torch.bool, device=batch[K.LIGAND][K.POS].device)
+    allowed[:n_lig, 0] = True
+    allowed[n_lig:, 1:] = True
+    return allowed
+
+
 def codes_to_local(batch: HeteroData, codes: Tensor) -> Tensor:
     """Global pointer codes [B, m] -> indices within each complex's own items [B, m]."""
     return item_rank(batch)[codes]

@@ -18,7 +18,7 @@ from torch_geometric.data import HeteroData
 from discodock.data import keys as K
 from discodock.models.config import ModelConfig
 from discodock.models.latent_encoder import run_unconditioned_trunk
-from discodock.models.latents import LatentDict, codes_to_latents, item_batch, num_graphs
+from discodock.models.latents import LatentDict, codes_to_latents, item_batch, num_graphs, pointer_allowed
 from discodock.models.layers import mlp
 from discodock.models.trunk import ComplexTrunk
 
@@ -63,7 +63,8 @@ class DockingPrior(nn.Module):
         """log p(codes | complex): [B]."""
         emb, items = self.embed(batch)
         if self.mode == "pointer":
-            return self.ar.log_prob(codes, emb, items, num_examples=num_graphs(batch))
+            return self.ar.log_prob(codes, emb, items, num_examples=num_graphs(batch),
+                                    allowed=pointer_allowed(batch, self.cfg.latent))
         return self.ar.log_prob(codes, emb)
 
     def loss(self, batch: HeteroData, codes: Tensor) -> Tensor:
@@ -83,7 +84,8 @@ class DockingPrior(nn.Module):
         emb, items = self.embed(batch)
         if self.mode == "pointer":
             return self.ar.sample(
-                emb, items, temperature=temperature, top_k=top_k, generator=generator, num_examples=num_graphs(batch)
+                emb, items, temperature=temperature, top_k=top_k, generator=generator, num_examples=num_graphs(batch),
+                allowed=pointer_allowed(batch, self.cfg.latent),
             )
         return self.ar.sample(emb, temperature=temperature, top_k=top_k, generator=generator)
 

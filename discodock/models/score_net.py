@@ -36,7 +36,7 @@ from discodock.models.layers import (
     invariant_part,
     mlp,
 )
-from discodock.models.trunk import ComplexTrunk, TrunkOutput
+from discodock.models.trunk import ComplexTrunk, TrunkOutput, site_centers
 
 ScoreNormFn = Callable[[Tensor], Tensor]
 
@@ -94,6 +94,10 @@ class ScoreNet(nn.Module):
         )
         self.tr_scale = mlp(1 + cond_dim, ns, 1)
         self.rot_scale = mlp(1 + cond_dim, ns, 1)
+        # Site-aware models add a pull toward the site: a learned gain (of the distance and sigma) times
+        # the vector from the ligand centre to the site, so "move toward the site" needs no detour
+        # through the trunk's features.
+        self.site_pull = mlp(sc.num_radial + cond_dim, ns, 1) if sc.site_features else None
 
         # Torsion head: neighbours -> rotatable-bond centre. The bond axis enters as Y_2, blind to its sign.
         self.tor_rbf = GaussianSmearing(stop=sc.tor_radius, num_basis=sc.num_radial)
@@ -141,6 +145,8 @@ class ScoreNet(nn.Module):
             lig_labels=lig_labels, rec_labels=rec_labels, shift=shift,
         )
         tr, rot = self._center_head(out, cond)
+        if self.site_pull is not None:
+            tr = tr + self._site_pull(batch, out, cond, sigma["tr"])
         tr = tr / sigma["tr"][:, None]
         rot = rot * torch.sqrt(self.rot_score_norm(sigma["rot"]) / 3.0).to(dtype)[:, None]
         tor = self._torsion_head(batch, out, cond, sigma["tor"])
@@ -160,6 +166,17 @@ class ScoreNet(nn.Module):
         feat = torch.cat([emb, out.lig[:, :ns]], dim=1)
         v = self.center_conv(out.lig, edges, sh, feat, b)
         return self._rescale(v[:, :3], self.tr_scale, cond), self._rescale(v[:, 3:6], self.rot_scale, cond)
+
+    def _site_pull(self, batch: HeteroData, out: TrunkOutput, cond: Tensor, sigma_tr: Tensor) -> Tensor:
+        """[B, 3]: gain(|d|, sigma) * d / sigma_tr, d = site - ligand centre (the score's 1/sigma is applied by
+        the caller, so this term alone can express the Gaussian target d / sigma^2)."""
+        b = out.num_graphs
+        dtype = out.lig_pos.dtype
+        count = torch.bincount(out.lig_batch, minlength=b).clamp_min(1).to(dtype)
+        centre = torch.zeros(b, 3, dtype=dtype, device=out.lig_pos.device).index_add(0, out.lig_batch, out.lig_pos)
+        d = site_centers(batch, dtype=dtype, device=out.lig_pos.device) - centre / count[:, None]
+        gain = self.site_pull(torch.cat([self.trunk.site_rbf(d.norm(dim=1)), cond], dim=1))
+        return gain * d / sigma_tr[:, None]
 
     @staticmethod
     def _rescale(v: Tensor, scale: nn.Module, cond: Tensor) -> Tensor:

@@ -70,6 +70,12 @@ class TrunkOutput:
         )
 
 
+def site_centers(batch: HeteroData, *, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """The binding-site centre of every complex, POCKET_CENTER: [B, 3] Angstrom."""
+    site = torch.as_tensor(batch[K.POCKET_CENTER], dtype=dtype, device=device)
+    return site.reshape(-1, 3)
+
+
 def ligand_edges(
     pos: Tensor, batch: Tensor, bonds: Tensor, bond_attr: Tensor, *, radius: float, max_neighbors: int | None
 ) -> tuple[Tensor, Tensor]:
@@ -118,11 +124,15 @@ class ComplexTrunk(nn.Module):
         ns, nv, nr = cfg.ns, cfg.nv, cfg.num_radial
         self.sh_irreps = o3.Irreps.spherical_harmonics(cfg.sh_lmax)
         self.use_backbone = cfg.backbone_vectors and nv > 0
+        site_dim = nr if cfg.site_features else 0
+        self.site_rbf = GaussianSmearing(stop=cfg.site_rbf_max, num_basis=nr) if cfg.site_features else None
 
-        self.lig_embed = mlp(features.ligand + label_dim + cond_dim, ns, ns)
-        self.rec_embed = mlp(features.receptor + features.receptor_emb + label_dim + cond_dim, ns, ns)
-        # N - CA and C - CA mixed into nv vectors: an equivariant linear map (no bias).
-        self.backbone = o3.Linear("2x1o", f"{nv}x1o") if self.use_backbone else None
+        self.lig_embed = mlp(features.ligand + label_dim + cond_dim + site_dim, ns, ns)
+        self.rec_embed = mlp(features.receptor + features.receptor_emb + label_dim + cond_dim + site_dim, ns, ns)
+        # N - CA and C - CA (+ side-chain centroid - CA, + site - CA) mixed into nv vectors: an equivariant
+        # linear map (no bias).
+        self.num_input_vectors = 2 + int(cfg.sidechain_vectors) + int(cfg.site_features)
+        self.backbone = o3.Linear(f"{self.num_input_vectors}x1o", f"{nv}x1o") if self.use_backbone else None
 
         self.lig_rbf = GaussianSmearing(stop=cfg.ligand_radius, num_basis=nr)
         self.rec_rbf = GaussianSmearing(stop=cfg.receptor_radius, num_basis=nr)
@@ -231,13 +241,23 @@ class ComplexTrunk(nn.Module):
         if self.features.receptor_emb:
             rec_in.append(rec[K.EMB].to(dtype))
         rec_in += [rec_labels] if self.label_dim else []
+        if self.site_rbf is not None:
+            site = site_centers(batch, dtype=dtype, device=lig_pos.device)
+            lig_in.append(self.site_rbf((lig_pos - site[lig_b]).norm(dim=1)))
+            rec_in.append(self.site_rbf((rec_pos - site[rec_b]).norm(dim=1)))
         h_lig = self.lig_embed(with_cond(lig_in, lig_b))
         h_rec = self.rec_embed(with_cond(rec_in, rec_b))
         if shift is not None:
             h_lig = h_lig + shift[lig_b]
             h_rec = h_rec + shift[rec_b]
         if self.backbone is not None:
-            vecs = torch.cat([rec[K.N_POS].to(dtype) - rec_pos, rec[K.C_POS].to(dtype) - rec_pos], dim=1)
+            vecs = [rec[K.N_POS].to(dtype) - rec_pos, rec[K.C_POS].to(dtype) - rec_pos]
+            if self.cfg.sidechain_vectors:
+                vecs.append(rec[K.SC_POS].to(dtype) - rec_pos)
+            if self.site_rbf is not None:
+                # Scaled so a residue 10 A away gives a vector about as long as the backbone ones.
+                vecs.append((site[rec_b] - rec_pos) / 10.0)
+            vecs = torch.cat(vecs, dim=1)
             h_rec = torch.cat([h_rec, self.backbone(vecs)], dim=1)
 
         # Edge geometry and invariant edge embeddings, computed once for all layers.
