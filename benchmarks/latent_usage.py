@@ -55,10 +55,11 @@ def main() -> int:
 
     from discodock.data import keys as K
     from discodock.data.graph import collate_complexes
-    from discodock.data.pocket import place_reference_ligand
-    from discodock.data.training_set import load_training_complexes
+    from discodock.data.pocket import crystal_pose, place_reference_ligand
+    from discodock.training.data import load_training_complexes
     from discodock.models.latents import codes_to_global, codes_to_local
-    from discodock.train import _prior_view, load_models
+    from discodock.models.bundle import load_models
+    from discodock.training.views import fixed_site_view
 
     models, cfg, _ = load_models(args.checkpoint)
     if models.encoder is None or cfg.model.latent.mode != "pointer":
@@ -77,13 +78,13 @@ def main() -> int:
     loglik, uniform = [], []
     with torch.no_grad():
         for i, d in enumerate(data):
-            view = _prior_view(d, cfg, gen, crop_seed=i)
+            view = fixed_site_view(d, cfg, seed=cfg.train.seed, noisy=False)
             batch = collate_complexes([view])
             local = codes_to_local(batch, models.encoder.encode(batch, sample=False)["codes"])[0]
             n_lig = view[K.LIGAND][K.POS].shape[0]
             n_items = n_lig + view[K.RECEPTOR][K.POS].shape[0]
-            centroid = view[K.CRYSTAL_POS].mean(0) if K.CRYSTAL_POS in view else view[K.LIGAND][K.POS].mean(0)
-            crystal = view[K.CRYSTAL_POS] if K.CRYSTAL_POS in view else view[K.LIGAND][K.POS]
+            centroid = crystal_pose(view).mean(0)
+            crystal = crystal_pose(view)
             for j, c in enumerate(local.tolist()):
                 if c < n_lig:
                     on_ligand[j] += 1

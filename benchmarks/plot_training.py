@@ -3,7 +3,7 @@
     python benchmarks/plot_training.py runs/cpu_pointer runs/cpu_m0 --out docs/training_curves.png
 
 One panel per component (translation, rotation, torsion) with a line per run and diffusion time (the
-``loss_<comp>_t<t>`` figures of the validation, see ``discodock.train.validate_score``), plus a table of the
+``loss_<comp>_t<t>`` figures of the validation, see ``discodock.training.score.validate_score``), plus a table of the
 first and last validation figures printed to stdout. Logs from before per-time validation (a single
 ``loss_<comp>``) are drawn as one line per run.
 """

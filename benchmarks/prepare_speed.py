@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from discodock.data.pdbbind import FeaturizationConfig, index_complexes, prepare_complexes
+    from discodock.data.pdbbind import index_complexes
+    from discodock.data.prepare import FeaturizationConfig, prepare_complexes
 
     ids = sorted(index_complexes([args.data]))[: args.limit]
     print(f"data: {args.data.resolve()}  complexes: {len(ids)}  workers: {args.workers}")

@@ -26,7 +26,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from disco_core.training import save_checkpoint
-    from discodock.train import load_models
+    from discodock.models.bundle import load_models
 
     models, cfg, ckpt = load_models(args.source)  # validates the checkpoint and its config
     if args.rank == "confidence" and models.confidence is None:

@@ -72,7 +72,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from discodock.config import load_docking_config
-    from discodock.data.training_set import load_training_complexes
+    from discodock.training.data import load_training_complexes
 
     cfg = load_docking_config(args.config)
     schedule = cfg.diffusion.schedule()["tor"]

@@ -21,7 +21,9 @@ import time
 
 import torch
 
-from val_loss import _unexplained, load_for_scoring, score_draws
+from val_loss import load_for_scoring
+
+from discodock.training.validation import score_draws, unexplained_fraction
 
 
 def main() -> int:
@@ -41,9 +43,10 @@ def main() -> int:
     torch.set_num_threads(args.threads)
 
     from discodock.data.pdbbind import read_split
-    from discodock.data.training_set import load_complexes
+    from discodock.training.data import load_complexes
     from discodock.diffusion.loss import score_matching_loss
-    from discodock.train import make_batch, score_predictions
+    from discodock.training.score import score_predictions
+    from discodock.training.views import make_batch
 
     models, cfg, ckpt = load_for_scoring(args.checkpoint)
     ids = read_split(args.ids)
@@ -59,7 +62,7 @@ def main() -> int:
         for t_val in args.times:
             err, zero, size = score_draws(models, cfg, [item], t_val, repeats=args.draws, seed=args.seed + 99)
             cells.append(f"t={t_val:g}: " + ", ".join(
-                f"{c} {float(_unexplained(err[c], zero[c])):.3f} ({size[c]:.2f})" for c in err))
+                f"{c} {float(unexplained_fraction(err[c], zero[c])):.3f} ({size[c]:.2f})" for c in err))
         print(f"step {step:4d} ({seconds:4.0f} s) | " + " | ".join(cells), flush=True)
         models.train()
 

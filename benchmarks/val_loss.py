@@ -31,6 +31,8 @@ from pathlib import Path
 
 import torch
 
+from discodock.training.validation import score_draws, unexplained_fraction
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,7 +49,7 @@ def main() -> int:
                     "(more checkpoints, another plot) re-scores only what is new")
     args = ap.parse_args()
 
-    from discodock.data.training_set import load_training_complexes
+    from discodock.training.data import load_training_complexes
 
     rows = []
     val_set = None
@@ -65,7 +67,7 @@ def main() -> int:
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     torch.save((err, zero, size), kept)
             rows.append((path, int(ckpt["step"]), t_val, {
-                c: (float(_unexplained(err[c], zero[c])), size[c]) for c in err
+                c: (float(unexplained_fraction(err[c], zero[c])), size[c]) for c in err
             }, err, zero))
     n_complexes = len(next(iter(rows[0][4].values())))
 
@@ -87,8 +89,8 @@ def main() -> int:
             err0, zero0 = first[t_val]
             cells = []
             for c in err:
-                diff = _unexplained(err[c], zero[c]) - _unexplained(err0[c], zero0[c])
-                d = _unexplained(err[c], zero[c], idx) - _unexplained(err0[c], zero0[c], idx)
+                diff = unexplained_fraction(err[c], zero[c]) - unexplained_fraction(err0[c], zero0[c])
+                d = unexplained_fraction(err[c], zero[c], idx) - unexplained_fraction(err0[c], zero0[c], idx)
                 lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
                 cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
             print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
@@ -99,7 +101,7 @@ def main() -> int:
 
 def load_for_scoring(path: str | Path):
     """``load_models`` in eval mode; a training checkpoint scores with its EMA weights, as validation does."""
-    from discodock.train import load_models
+    from discodock.models.bundle import load_models
 
     models, cfg, ckpt = load_models(path)
     ema = (ckpt.get("state") or {}).get("ema")
@@ -119,50 +121,6 @@ def _kept_scores(args: argparse.Namespace, path: str, t_val: float) -> Path | No
     key = [str(Path(path).resolve()), st.st_size, st.st_mtime_ns, Path(args.ids).read_text(),
            sorted(str(Path(d).resolve()) for d in args.data), args.repeats, args.seed, float(t_val)]
     return args.scores / f"{hashlib.sha1(repr(key).encode()).hexdigest()[:16]}.pt"
-
-
-def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int, batch_size: int = 8):
-    """Score ``complexes`` at diffusion time ``t_val`` on ``repeats`` seeded noise draws each.
-
-    Returns ``(err, zero, size)``: per component, the per-complex sums of ``||pred - target||^2 / score_norm``
-    and of ``||target||^2 / score_norm`` ([n] float64, so a bootstrap can resample complexes), and the ratio
-    |pred| / |target| over all items."""
-    from discodock.diffusion.components import COMPONENTS, Pose
-    from discodock.train import make_batch, score_predictions
-
-    gen = torch.Generator().manual_seed(seed)
-    latent_gen = torch.Generator().manual_seed(seed + 1)
-    n = len(complexes)
-    err = {comp.name: torch.zeros(n, dtype=torch.float64) for comp in COMPONENTS}
-    zero = {c: torch.zeros(n, dtype=torch.float64) for c in err}
-    size_p, size_y = {c: 0.0 for c in err}, {c: 0.0 for c in err}
-    for _ in range(repeats):
-        for start in range(0, n, batch_size):
-            items = complexes[start:start + batch_size]
-            batch = make_batch(items, cfg, gen, torch.device("cpu"))
-            t = torch.full((len(items),), float(t_val))
-            with torch.no_grad():
-                pred, target, sigma = score_predictions(
-                    models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen
-                )
-            pose = Pose.from_complex(batch)
-            for comp in COMPONENTS:
-                c = comp.name
-                p, y = pred[c].reshape(len(target[c]), -1), target[c].reshape(len(target[c]), -1)
-                norm = comp.score_norm(sigma[c])
-                owner = start + comp.item_pose(pose)
-                err[c].index_add_(0, owner, ((p - y).pow(2).sum(1) / norm).double())
-                zero[c].index_add_(0, owner, (y.pow(2).sum(1) / norm).double())
-                size_p[c] += float(p.pow(2).sum())
-                size_y[c] += float(y.pow(2).sum())
-    return err, zero, {c: (size_p[c] / max(size_y[c], 1e-12)) ** 0.5 for c in err}
-
-
-def _unexplained(err: torch.Tensor, zero: torch.Tensor, sel: torch.Tensor | None = None) -> torch.Tensor:
-    """Pooled unexplained fraction from per-complex sums; ``sel [B, n]`` resamples the complexes."""
-    if sel is not None:
-        err, zero = err[sel], zero[sel]
-    return err.sum(-1) / zero.sum(-1).clamp_min(1e-12)
 
 
 def _plot(rows: list[tuple[str, int, float, dict]], out: Path) -> None:

@@ -1,6 +1,6 @@
 """The full docking run configuration: model + diffusion + data + training + sampling defaults.
 
-One YAML file (``configs/docking/<name>.yaml``) holds all five sections; the resolved
+One YAML file (a path, or a preset packaged as ``discodock/configs/<name>.yaml``) holds all five sections; the resolved
 :class:`DockingConfig` (defaults filled in) is written beside every checkpoint and travels inside it, so a
 checkpoint alone rebuilds its networks and knows how it wants to be sampled.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from disco_core.config import from_dict, load_yaml, to_dict
 from discodock.errors import ConfigError
-from discodock.models.config import PRESETS, ModelConfig, config_dir, model_config_from_dict
+from discodock.models.config import ModelConfig, model_config_from_dict, preset_path
 
 
 @dataclass
@@ -43,10 +43,11 @@ class DataConfig:
     """How complexes become training graphs.
 
     ``mode``: "pocket" (receptor cropped to ``pocket_radius`` A around a site centre = crystal ligand centroid
-    + noise in training, a user's ``--pocket-center`` at inference). ``pocket_noise_shape`` "gaussian":
-    isotropic Gaussian of ``pocket_noise`` A per axis; "ball": uniform in a ball of radius ``pocket_noise`` A
-    (how far a user's site, a crystal-ligand centroid or a box centre, lies from the true centroid) or "blind" (whole receptor, site = receptor centre). ``max_heavy_atoms`` / ``max_residues``
-    skip very large complexes in training.
+    + noise in training, a user's ``--pocket-center`` at inference) or "blind" (whole receptor, site =
+    receptor centre). Training's site noise: ``pocket_noise_shape`` "gaussian", an isotropic Gaussian of
+    ``pocket_noise`` A per axis; "ball", uniform in a ball of radius ``pocket_noise`` A (how far a user's
+    site, a crystal-ligand centroid or a box centre, lies from the true centroid). ``max_heavy_atoms`` /
+    ``max_residues`` skip very large complexes in training.
     """
 
     mode: str = "pocket"
@@ -128,9 +129,19 @@ class DockingConfig:
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
 
+    def to_checkpoint_dict(self) -> dict[str, Any]:
+        """What a checkpoint stores: the resolved config with its layout version (see :func:`migrate_config`)."""
+        return {**to_dict(self), "config_version": CONFIG_VERSION}
+
 
 def docking_config_from_dict(data: dict[str, Any] | None, *, source: str | Path | None = None) -> DockingConfig:
+    """Build a :class:`DockingConfig`; missing keys take the defaults. A checkpoint's stored config goes
+    through :func:`migrate_config` first (its defaults may have been others)."""
     data = dict(data or {})
+    version = data.pop("config_version", None)
+    if version is not None and version > CONFIG_VERSION:
+        raise ConfigError(source, f"config version {version} is newer than this discodock understands "
+                                  f"({CONFIG_VERSION}); upgrade discodock")
     unknown = sorted(set(data) - {"model", "diffusion", "data", "train", "sampling"})
     if unknown:
         raise ConfigError(source, f"unknown config section(s): {', '.join(unknown)}")
@@ -149,20 +160,13 @@ def docking_config_from_dict(data: dict[str, Any] | None, *, source: str | Path 
 
 
 def load_docking_config(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> DockingConfig:
-    """A config file, or a preset name resolved to ``configs/docking/<name>.yaml`` (or the in-code model preset
-    when the repository's configs folder is absent). ``overrides``: ``{"train.steps": 100, ...}``."""
-    text = str(path_or_name)
-    is_name = not text.endswith((".yaml", ".yml")) and "/" not in text
-    path = config_dir() / f"{text}.yaml" if is_name else Path(text)
-    if path.is_file():
-        try:
-            data = load_yaml(path)
-        except Exception as err:
-            raise ConfigError(path, f"not a valid YAML file ({type(err).__name__})") from None
-    elif is_name and text in PRESETS:
-        data = {"model": PRESETS[text]}
-    else:
-        raise ConfigError(path, "config file not found")
+    """A config file, or a packaged preset by name (``tiny``, ``cpu``, ``cpu_site``...).
+    ``overrides``: ``{"train.steps": 100, ...}``."""
+    path = preset_path(path_or_name)
+    try:
+        data = load_yaml(path)
+    except Exception as err:
+        raise ConfigError(path, f"not a valid YAML file ({type(err).__name__})") from None
     for dotted, value in (overrides or {}).items():
         section, _, key = dotted.partition(".")
         data.setdefault(section, {})
@@ -172,3 +176,32 @@ def load_docking_config(path_or_name: str | Path, overrides: dict[str, Any] | No
             target = target.setdefault(p, {})
         target[leaf] = value
     return docking_config_from_dict(data, source=path)
+
+
+#: Version of the config layout written into checkpoints (``config_version``); see :func:`migrate_config`.
+CONFIG_VERSION = 3
+
+
+def migrate_config(raw: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's stored config brought to :data:`CONFIG_VERSION`, one explicit step per version.
+
+    - 1 -> 2 (checkpoints before 2026-11-28): the torsion head had l = 1 neighbour directions and no
+      dihedral term; the later defaults would build other networks, so the old values are written in.
+    - 2 -> 3 (2026-12-07): the version is recorded; every key added since (site features, side-chain
+      vectors, contact latents, site-noise shape) defaults to the old behaviour.
+    Checkpoints made before versioning carry no ``config_version``: 1 when their score section lacks
+    ``tor_edge_lmax``, else 2.
+    """
+    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    model = data.setdefault("model", {})
+    score = dict(model.get("score") or {})
+    version = data.pop("config_version", None)
+    if version is None:
+        version = 1 if "tor_edge_lmax" not in score else 2
+    if version > CONFIG_VERSION:
+        raise ConfigError(None, f"config version {version} is newer than this discodock understands "
+                                f"({CONFIG_VERSION}); upgrade discodock")
+    if version < 2:
+        score.update(tor_edge_lmax=1, tor_fourier=0)
+        model["score"] = score
+    return data

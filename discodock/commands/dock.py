@@ -28,16 +28,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center]")
     p.add_argument("--out", required=True, help="output folder; poses go to OUT/NAME/")
     p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
-    p.add_argument("--samples", type=int, default=10, help="poses sampled per complex (default 10)")
-    p.add_argument("--steps", type=int, default=20, help="reverse-diffusion steps (default 20)")
+    p.add_argument("--samples", type=int, default=None, help="poses sampled per complex (default: the checkpoint's, 10 for the shipped weights)")
+    p.add_argument("--steps", type=int, default=None, help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
     p.add_argument("--checkpoint", help="model checkpoint (default: the shipped weights, pocket or blind by "
                                         "whether a pocket centre is given)")
     p.add_argument("--latents", choices=["prior", "none"], default="prior",
                    help="discrete latents from the AR prior, or none (default prior)")
-    p.add_argument("--prior-temperature", type=float, default=1.0, help="AR prior sampling temperature")
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="diffusion sampling temperature (< 1 sharpens; default 1.0)")
-    p.add_argument("--ode", action="store_true", help="probability-flow ODE instead of the reverse SDE")
+    p.add_argument("--prior-temperature", type=float, default=None,
+                   help="AR prior sampling temperature (default: the checkpoint's)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="diffusion sampling temperature (< 1 sharpens; default: the checkpoint's)")
+    p.add_argument("--ode", action=argparse.BooleanOptionalAction, default=None,
+                   help="probability-flow ODE instead of the reverse SDE (default: the checkpoint's)")
     p.add_argument("--pocket-center", type=_center, metavar="X,Y,Z", help="dock around this site (Angstrom)")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
@@ -64,10 +66,9 @@ def _default_name(protein: str, ligand: str) -> str:
 
 
 def _check_settings(args: argparse.Namespace) -> None:
-    if args.samples < 1:
-        raise ConfigError("--samples", f"must be at least 1, got {args.samples}")
-    if args.steps < 1:
-        raise ConfigError("--steps", f"must be at least 1, got {args.steps}")
+    for flag, value in (("--samples", args.samples), ("--steps", args.steps)):
+        if value is not None and value < 1:
+            raise ConfigError(flag, f"must be at least 1, got {value}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
     out = Path(args.out)

@@ -51,7 +51,8 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from discodock.data.pdbbind import FeaturizationConfig, prepare_complexes, read_split
+    from discodock.data.pdbbind import read_split
+    from discodock.data.prepare import FeaturizationConfig, prepare_complexes
 
     _check(args)
     ids = read_split(args.ids) if args.ids else None

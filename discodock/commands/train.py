@@ -1,5 +1,5 @@
-"""``discodock train``: the same entry point as ``python -m discodock.train`` (and ``torchrun -m discodock.train``)."""
+"""``discodock train``: the same entry point as ``python -m discodock.training`` (and ``torchrun -m discodock.training``)."""
 
-from discodock.train import add_arguments, run
+from discodock.training.cli import add_arguments, run
 
 __all__ = ["add_arguments", "run"]

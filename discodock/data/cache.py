@@ -97,7 +97,7 @@ def load_record(path: str | Path) -> dict:
 
 
 class ComplexDataset(torch.utils.data.Dataset):
-    """Prepared complexes of one cache directory (see :func:`discodock.data.pdbbind.prepare_complexes`).
+    """Prepared complexes of one cache directory (see :func:`discodock.data.prepare.prepare_complexes`).
 
     Each item is a ``HeteroData`` with the fields of :mod:`discodock.data.keys`: the ligand POS is the
     conformer-matched pose (the crystal pose when matching was off), CRYSTAL_POS the crystal pose,

@@ -1,30 +1,70 @@
-"""Cropping a complex graph to the residues around a binding site (pocket mode)."""
+"""The binding site: where a complex's site centre is, and the one crop of the receptor around it.
+
+:func:`site_view` is the only pocket crop. Training, the prior, the confidence model and docking all call it;
+training passes a site offset (the noisy site a user would give), the others none or a per-complex seeded one.
+"""
 
 from __future__ import annotations
 
 import copy
+import zlib
 
 import torch
 from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
-from discodock.data.graph import radius_graph
+from discodock.data.neighbors import radius_graph
 from discodock.errors import ProteinError
 
 
-def crop_to_pocket(
+def crystal_pose(data: HeteroData) -> torch.Tensor:
+    """The crystal ligand pose [N, 3]: CRYSTAL_POS when the complex has one, else the ligand's POS."""
+    crystal = data[K.CRYSTAL_POS] if K.CRYSTAL_POS in data else None
+    if isinstance(crystal, torch.Tensor) and crystal.shape == data[K.LIGAND][K.POS].shape:
+        return crystal
+    return data[K.LIGAND][K.POS]
+
+
+def complex_generator(seed: int, name: str) -> torch.Generator:
+    """A CPU generator seeded from ``seed`` and the complex's name: each complex gets its own draws, and the
+    same complex the same draws for the same seed."""
+    return torch.Generator().manual_seed((int(seed) * 1_000_003 + zlib.crc32(str(name).encode())) % (2**63))
+
+
+def site_offset(noise: float, shape: str, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random offset [3] (Angstrom) of a training site from the crystal centroid: an isotropic Gaussian of
+    ``noise`` per axis (``shape="gaussian"``) or uniform in a ball of radius ``noise`` (``"ball"``)."""
+    if shape == "gaussian":
+        return noise * torch.randn(3, generator=generator)
+    direction = torch.randn(3, generator=generator)
+    direction = direction / direction.norm().clamp_min(1e-8)
+    radius = noise * torch.rand(1, generator=generator).pow(1.0 / 3.0)  # uniform in volume
+    return direction * radius
+
+
+def site_view(
     data: HeteroData,
-    center: torch.Tensor,
-    radius: float,
     *,
+    radius: float,
+    center: torch.Tensor | None = None,
+    offset: torch.Tensor | None = None,
     receptor_radius: float = 15.0,
     receptor_max_neighbours: int | None = 24,
 ) -> HeteroData:
-    """A copy of ``data`` keeping residues whose C-alpha is within ``radius`` Angstrom of ``center`` [3].
+    """A copy of ``data`` keeping the residues whose C-alpha lies within ``radius`` Angstrom of the site.
 
-    The receptor radius graph is rebuilt on the kept residues and POCKET_CENTER set to ``center``.
+    The site is ``center`` [3] (a user's site), else the crystal ligand's centroid; ``offset`` [3] is added to
+    it (training's site noise, :func:`site_offset`). The receptor radius graph is rebuilt on the kept
+    residues and POCKET_CENTER set to the site.
+
+    Raises:
+        ProteinError: no residue is that close to the site.
     """
+    if center is None:
+        center = crystal_pose(data).mean(0)
     center = torch.as_tensor(center, dtype=torch.float32).reshape(1, 3)
+    if offset is not None:
+        center = center + torch.as_tensor(offset, dtype=torch.float32).reshape(1, 3)
     rec = data[K.RECEPTOR]
     keep = torch.linalg.norm(rec[K.POS] - center, dim=1) < radius
     if not bool(keep.any()):
@@ -41,17 +81,6 @@ def crop_to_pocket(
     )
     out[K.POCKET_CENTER] = center
     return out
-
-
-def site_offset(noise: float, shape: str, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A random offset [3] (Angstrom) of a training site from the crystal centroid: an isotropic Gaussian of
-    ``noise`` per axis (``shape="gaussian"``) or uniform in a ball of radius ``noise`` (``"ball"``)."""
-    if shape == "gaussian":
-        return noise * torch.randn(3, generator=generator)
-    direction = torch.randn(3, generator=generator)
-    direction = direction / direction.norm().clamp_min(1e-8)
-    radius = noise * torch.rand(1, generator=generator).pow(1.0 / 3.0)  # uniform in volume
-    return direction * radius
 
 
 def place_reference_ligand(data: HeteroData, generator: torch.Generator | None = None) -> HeteroData:

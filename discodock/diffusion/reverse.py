@@ -6,7 +6,8 @@ from typing import Callable, Mapping, Sequence
 
 import torch
 
-from discodock.diffusion.components import COMPONENTS, Component, Pose, in_apply_order
+from discodock.diffusion.components import COMPONENTS, Component, in_apply_order
+from discodock.diffusion.pose import Pose
 from discodock.diffusion.noise import PoseNoiseSchedule
 
 ScoreFn = Callable[[Pose, torch.Tensor, Mapping[str, torch.Tensor]], Mapping[str, torch.Tensor]]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from discodock.eval.vina_baseline import WATER_NAMES
+from discodock.scoring.pdbqt import WATER_NAMES
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ A docking config file has a top-level ``model:`` mapping (training and data sect
       encoder: {ns: 8, nv: 2, num_layers: 2}
       prior: {ns: 8, nv: 2, num_layers: 2, d_model: 64}
 
-Missing keys take the defaults below. The presets (``tiny``, ``cpu``, ``diffdock_s``, ``diffdock``) live in
-code so an installed package works without the repository's ``configs/`` folder; the YAML files in
-``configs/docking/`` mirror them (a test keeps the two in step).
+Missing keys take the defaults below. The presets (``tiny``, ``cpu``, ``cpu_site``, ``diffdock_s``, ``diffdock``
+...) are whole docking configs packaged as ``discodock/configs/<name>.yaml``.
 """
 
 from __future__ import annotations
@@ -183,18 +182,13 @@ class EncoderConfig(TrunkConfig):
 
 
 @dataclass
-class PriorConfig(TrunkConfig):
-    """AR prior: an invariant graph encoder (the trunk) feeding a causal transformer.
+class PriorConfig(EncoderConfig):
+    """AR prior: an invariant graph encoder (the encoder-sized trunk) feeding a causal transformer.
 
     ``item_dim``: per-item (pointer) or context (global) embedding width; ``d_model``, ``n_layers``,
     ``n_heads``: the transformer.
     """
 
-    ns: int = 8
-    nv: int = 2
-    num_layers: int = 2
-    num_radial: int = 16
-    cross_per_sigma: float = 0.0
     item_dim: int = 32
     d_model: int = 64
     n_layers: int = 2
@@ -212,44 +206,31 @@ class ModelConfig:
     prior: PriorConfig = field(default_factory=PriorConfig)
 
 
-# Only the keys that differ from the dataclass defaults; the YAML files repeat these.
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": {
-        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
-        "score": {"ns": 8, "nv": 2, "num_layers": 2, "sh_lmax": 1, "num_radial": 8, "sigma_embed_dim": 8,
-                  "cross_max_neighbors": 16},
-        "encoder": {"ns": 8, "nv": 2, "num_layers": 1, "num_radial": 8, "cross_max_neighbors": 16},
-        "prior": {"ns": 8, "nv": 2, "num_layers": 1, "num_radial": 8, "cross_max_neighbors": 16,
-                  "item_dim": 16, "d_model": 16, "n_layers": 1, "n_heads": 2},
-    },
-    "cpu": {
-        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
-        "score": {"ns": 12, "nv": 3, "num_layers": 3, "sh_lmax": 1, "num_radial": 16, "sigma_embed_dim": 16,
-                  "cross_max_neighbors": 24},
-        "encoder": {"ns": 8, "nv": 2, "num_layers": 2, "num_radial": 16, "cross_max_neighbors": 24},
-        "prior": {"ns": 8, "nv": 2, "num_layers": 2, "num_radial": 16, "cross_max_neighbors": 24,
-                  "item_dim": 32, "d_model": 64, "n_layers": 2, "n_heads": 4},
-    },
-    "diffdock_s": {
-        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
-        "score": {"ns": 24, "nv": 6, "num_layers": 5, "sh_lmax": 1, "num_radial": 32, "sigma_embed_dim": 32},
-        "encoder": {"ns": 16, "nv": 4, "num_layers": 3, "num_radial": 32},
-        "prior": {"ns": 16, "nv": 4, "num_layers": 3, "num_radial": 32, "item_dim": 64, "d_model": 128,
-                  "n_layers": 3, "n_heads": 4},
-    },
-    "diffdock": {
-        "latent": {"mode": "pointer", "m": 2, "dropout": 0.1},
-        "score": {"ns": 48, "nv": 10, "num_layers": 6, "sh_lmax": 2, "num_radial": 32, "sigma_embed_dim": 32},
-        "encoder": {"ns": 24, "nv": 6, "num_layers": 3, "num_radial": 32},
-        "prior": {"ns": 24, "nv": 6, "num_layers": 3, "num_radial": 32, "item_dim": 64, "d_model": 128,
-                  "n_layers": 3, "n_heads": 4},
-    },
-}
+def preset_dir() -> Path:
+    """The packaged preset configs, ``discodock/configs/<name>.yaml``: the one place presets live."""
+    return Path(__file__).resolve().parents[1] / "configs"
 
 
-def config_dir() -> Path:
-    """The repository's ``configs/docking`` folder (may be absent in an installed package)."""
-    return Path(__file__).resolve().parents[2] / "configs" / "docking"
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in preset_dir().glob("*.yaml"))
+
+
+def preset_path(path_or_name: str | Path) -> Path:
+    """A config file path as given, or a preset name (``tiny``, ``cpu``, ...) resolved to its packaged YAML.
+
+    Raises:
+        ConfigError: an unknown preset name or a missing file.
+    """
+    text = str(path_or_name)
+    if text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text:
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(path, "config file not found")
+        return path
+    path = preset_dir() / f"{text}.yaml"
+    if not path.is_file():
+        raise ConfigError(text, f"unknown config; presets are {', '.join(preset_names())}")
+    return path
 
 
 def model_config_from_dict(data: dict[str, Any] | None, *, source: str | Path | None = None) -> ModelConfig:
@@ -265,23 +246,8 @@ def model_config_from_dict(data: dict[str, Any] | None, *, source: str | Path | 
 
 
 def load_model_config(path_or_name: str | Path) -> ModelConfig:
-    """The model config of a YAML file, or of a preset name (``tiny``, ``cpu``, ``diffdock_s``, ``diffdock``).
-
-    A name resolves to ``configs/docking/<name>.yaml`` when the repository is at hand and to the in-code
-    preset otherwise. A file's ``model:`` section is read (a file without one gives the defaults).
-    """
-    text = str(path_or_name)
-    is_name = not text.endswith((".yaml", ".yml")) and "/" not in text and "\\" not in text
-    if is_name:
-        path = config_dir() / f"{text}.yaml"
-        if not path.is_file():
-            if text not in PRESETS:
-                raise ConfigError(text, f"unknown model config; presets are {', '.join(PRESETS)}")
-            return model_config_from_dict(PRESETS[text], source=text)
-    else:
-        path = Path(path_or_name)
-        if not path.is_file():
-            raise ConfigError(path, "config file not found")
+    """The ``model:`` section of a YAML file or of a packaged preset (a file without one gives the defaults)."""
+    path = preset_path(path_or_name)
     try:
         data = load_yaml(path)
     except Exception as err:  # yaml errors carry multi-line messages; keep one line

@@ -16,7 +16,7 @@ from disco_core.latents import drop_mask, quantize_global, quantize_pointer
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from discodock.data import keys as K
+from discodock.data.pocket import crystal_pose
 from discodock.models.config import ModelConfig
 from discodock.models.latents import LatentDict, item_batch, num_graphs, onehot_to_latents, pointer_allowed
 from discodock.models.layers import mlp
@@ -28,14 +28,6 @@ class EncoderLogits(NamedTuple):
 
     logits: Tensor
     item_batch: Tensor | None
-
-
-def crystal_ligand_pos(batch: HeteroData) -> Tensor:
-    """The crystal ligand pose of a batch: CRYSTAL_POS when present, else the ligand's POS."""
-    crystal = batch[K.CRYSTAL_POS] if K.CRYSTAL_POS in batch.keys() else None
-    if isinstance(crystal, Tensor) and crystal.shape == batch[K.LIGAND][K.POS].shape:
-        return crystal
-    return batch[K.LIGAND][K.POS]
 
 
 def run_unconditioned_trunk(trunk: ComplexTrunk, batch: HeteroData, lig_pos: Tensor) -> TrunkOutput:
@@ -73,9 +65,9 @@ class LatentEncoder(nn.Module):
 
         Args:
             batch: complex graph(s).
-            ligand_pos: [N, 3] ligand pose to read; default :func:`crystal_ligand_pos`.
+            ligand_pos: [N, 3] ligand pose to read; default :func:`discodock.data.pocket.crystal_pose`.
         """
-        pos = crystal_ligand_pos(batch) if ligand_pos is None else ligand_pos
+        pos = crystal_pose(batch) if ligand_pos is None else ligand_pos
         out = run_unconditioned_trunk(self.trunk, batch, pos)
         if self.mode == "pointer":
             lig, rec = out.invariants()

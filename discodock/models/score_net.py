@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
-from discodock.data.graph import radius_bipartite
+from discodock.data.neighbors import radius_bipartite
 from discodock.geometry.torsion import torsion_angles, torsion_neighbors
 from discodock.models.config import ModelConfig
 from discodock.models.latents import LatentConditioning, LatentDict, num_graphs

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
-from discodock.data.graph import radius_bipartite, radius_graph
+from discodock.data.neighbors import radius_bipartite, radius_graph
 from discodock.models.config import FeatureDims, TrunkConfig
 from discodock.models.latents import node_batch, num_graphs
 from discodock.models.layers import (
@@ -182,7 +182,7 @@ class ComplexTrunk(nn.Module):
     def build_graph(self, batch: HeteroData, lig_pos: Tensor, cross_cutoff: Tensor) -> Graph:
         """Edges from the current ligand positions; ``cross_cutoff`` [B] in Angstrom."""
         cfg = self.cfg
-        lig, rec = batch[K.LIGAND], batch[K.RECEPTOR]
+        rec = batch[K.RECEPTOR]
         lig_b, rec_b = node_batch(batch, K.LIGAND), node_batch(batch, K.RECEPTOR)
         bond_store = batch[K.LIGAND_BOND]
         bonds = bond_store[K.EDGE_INDEX] if K.EDGE_INDEX in bond_store else lig_b.new_zeros(2, 0)

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from rdkit import Chem
-from rdkit.Geometry import Point3D
 
 from discodock.config import DockingConfig
 from discodock.data import keys as K
+from discodock.data.atom_matching import match_atoms
 from discodock.data.graph import build_complex, collate_complexes
 from discodock.data.cache import CONFORMER_POS
 from discodock.data.pocket import place_reference_ligand
-from discodock.diffusion.components import Pose, sample_prior_pose
+from discodock.diffusion.components import sample_prior_pose
+from discodock.diffusion.pose import Pose
 from discodock.diffusion.reverse import reverse_diffusion
 from discodock.errors import CheckpointError, ConfigError, InputError
-from discodock.sampling.output import DockResult, RankedPose
+from discodock.models.bundle import load_models, resolve_device
+from discodock.sampling.output import DockResult
+from discodock.sampling.ranking import rank_poses
+from discodock.sampling.settings import DockSettings, resolve_settings
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
@@ -37,44 +40,12 @@ def default_weights(*, blind: bool) -> Path:
     return DEFAULT_BLIND_WEIGHTS if blind and DEFAULT_BLIND_WEIGHTS.is_file() else DEFAULT_WEIGHTS
 
 
-@dataclass
-class DockSettings:
-    """Sampling options. Temperatures: ``prior_temperature`` > 1 flattens the latent prior, ``temperature``
-    < 1 sharpens the diffusion (the paper used > 1 and < 1). ``pocket_radius`` in Angstrom (None: the
-    checkpoint's)."""
-
-    samples: int = 10
-    steps: int = 20
-    latents: str = "prior"  # prior | none | oracle (benchmark only: needs the crystal pose)
-    prior_temperature: float = 1.0
-    temperature: float = 1.0
-    ode: bool = False
-    pocket_radius: float | None = None
-    refine: str | None = None  # none | vina; None: the checkpoint's default
-    rank: str | None = None  # confidence | vina; None: the checkpoint's default
-    batch_size: int | None = None
-    max_heavy_atoms: int = 150
-    progress: bool = False
-    warnings: list[str] = field(default_factory=list)
-
-
 def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _with_coords(mol: Chem.Mol, pos: torch.Tensor) -> Chem.Mol:
-    out = Chem.Mol(mol)
-    out.RemoveAllConformers()
-    conf = Chem.Conformer(out.GetNumAtoms())
-    for i, (x, y, z) in enumerate(pos.detach().cpu().double().tolist()):
-        conf.SetAtomPosition(i, Point3D(x, y, z))
-    conf.Set3D(True)
-    out.AddConformer(conf, assignId=True)
-    return out
 
 
 class Docker:
@@ -103,10 +74,12 @@ class Docker:
         conformer = generate_conformer(mol, seed=seed)
         radius = None
         if pocket_center is not None:
-            radius = settings.pocket_radius or self.cfg.data.pocket_radius
+            radius = resolve_settings(settings, self.cfg).pocket_radius
         crystal = None
         if crystal_mol is not None:
-            crystal = torch.tensor(crystal_mol.GetConformer().GetPositions(), dtype=torch.float32)
+            # The crystal ligand's atoms in the docked molecule's order (a ligand from SMILES has another).
+            order = match_atoms(conformer, crystal_mol)
+            crystal = torch.tensor(crystal_mol.GetConformer().GetPositions()[order], dtype=torch.float32)
         data = build_complex(
             protein, conformer, pocket_center=None if pocket_center is None else torch.tensor(pocket_center),
             pocket_radius=radius, receptor_radius=self.cfg.data.receptor_radius,
@@ -119,6 +92,7 @@ class Docker:
     def sample(self, data, *, settings: DockSettings, generator: torch.Generator) -> torch.Tensor:
         """``[S, N, 3]`` final ligand coordinates of ``settings.samples`` poses (Angstrom, protein frame)."""
         models, cfg = self.models, self.cfg
+        settings = resolve_settings(settings, cfg)
         schedule = cfg.diffusion.schedule()
         n_atoms = data[K.LIGAND][K.POS].shape[0]
         bs = settings.batch_size or settings.samples
@@ -154,50 +128,9 @@ class Docker:
         codes = models.prior.sample(prior_batch, temperature=settings.prior_temperature, generator=generator)
         return models.prior.to_latents(batch, codes)
 
-    def rank(self, data, mol: Chem.Mol, positions: torch.Tensor, *, protein_path, settings: DockSettings,
-             info: dict) -> list[RankedPose]:
-        """Score every pose (confidence model or Vina), optionally refine with Vina, best first."""
-        from discodock.eval.vina_baseline import get_receptor, vina_untyped_elements
-
-        method = settings.rank or self.cfg.sampling.rank
-        refine = settings.refine or self.cfg.sampling.refine
-        untyped = vina_untyped_elements(mol)
-        if method == "confidence" and self.models.confidence is None:
-            method = "vina"
-            if not untyped:  # else the warning below says what was done instead
-                info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
-        if untyped and "vina" in (method, refine):  # e.g. a boronic acid: still dock it, without Vina
-            refine = "none"
-            method = "confidence" if self.models.confidence is not None else "none"
-            info.setdefault("warnings", []).append(
-                f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
-                + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
-        poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
-        if "vina" in (method, refine):
-            receptor = get_receptor(protein_path)
-            if refine == "vina":
-                for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
-                    p.mol, p.vina_score = refined.mol, refined.score
-                positions = torch.stack([torch.tensor(p.mol.GetConformer().GetPositions(), dtype=torch.float32)
-                                         for p in poses])
-            else:
-                for p, score in zip(poses, receptor.score_poses([p.mol for p in poses])):
-                    p.vina_score = score
-        if method == "confidence":
-            conf = self.models.confidence.predict(data, positions.to(self.device))
-            for p, c in zip(poses, conf.tolist()):
-                p.confidence = float(c)
-            poses.sort(key=lambda p: -p.confidence)
-        elif method == "vina":
-            poses.sort(key=lambda p: p.vina_score if p.vina_score is not None else float("inf"))
-        info["ranked_by"], info["refine"] = method, refine
-        return poses
-
     def dock(self, protein_path, ligand_spec, *, name: str, pocket_center=None, settings: DockSettings | None = None,
              seed: int = 0, crystal_mol: Chem.Mol | None = None) -> DockResult:
-        settings = settings or DockSettings()
-        if settings.samples < 1:
-            raise ConfigError("--samples", f"must be at least 1, got {settings.samples}")
+        settings = resolve_settings(settings or DockSettings(), self.cfg)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data, mol = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
@@ -216,12 +149,13 @@ class Docker:
             "prior_temperature": settings.prior_temperature, "temperature": settings.temperature,
             "ode": settings.ode, "refine": settings.refine, "device": str(self.device),
             "pocket_center": None if pocket_center is None else [float(v) for v in pocket_center],
-            "pocket_radius": (settings.pocket_radius or self.cfg.data.pocket_radius) if pocket_center is not None else None,
+            "pocket_radius": settings.pocket_radius if pocket_center is not None else None,
             "receptor_residues": int(data[K.RECEPTOR][K.POS].shape[0]),
             "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings),
         }
         t2 = time.perf_counter()
-        poses = self.rank(data, mol, positions, protein_path=protein_path, settings=settings, info=info)
+        poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
+                           method=settings.rank, refine=settings.refine, info=info, device=self.device)
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings
@@ -231,8 +165,6 @@ class Docker:
 def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False) -> Docker:
     """Load a checkpoint (default: the weights shipped in ``discodock/weights``, the blind ones for
     ``blind=True``)."""
-    from discodock.train import load_models, resolve_device
-
     path = Path(checkpoint) if checkpoint else default_weights(blind=blind)
     if not path.is_file():
         if checkpoint is None:
@@ -241,23 +173,3 @@ def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", b
     dev = resolve_device(device)
     models, cfg, _ = load_models(path, device=dev)
     return Docker(models, cfg, device=dev, checkpoint=str(path), checkpoint_hash=file_sha256(path))
-
-
-_DOCKERS: dict[tuple[str, str], Docker] = {}  # per process: load each checkpoint once per benchmark run
-
-
-def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, samples: int = 10,
-                       latents: str = "prior", pocket_center=None, seed: int = 0, device: str = "auto",
-                       crystal_mol: Chem.Mol | None = None, rank: str | None = None,
-                       refine: str | None = None) -> list[tuple[Chem.Mol, float]]:
-    """Ranked ``(pose, confidence or Vina score)`` pairs, best first, for ``discodock benchmark``."""
-    blind = pocket_center is None
-    key = (str(checkpoint or default_weights(blind=blind)), str(device))
-    if key not in _DOCKERS:
-        _DOCKERS[key] = load_docker(checkpoint, device=device, blind=blind)
-    docker = _DOCKERS[key]
-    settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps, rank=rank,
-                            refine=refine)
-    result = docker.dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
-                         settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
-    return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]

@@ -42,8 +42,10 @@ def example_complexes():
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, example_complexes):
     """A tiny model (score + prior + confidence) trained for a few steps: enough to exercise every stage."""
-    from discodock.confidence import train_confidence
-    from discodock.train import export_weights, load_models, train_prior, train_score
+    from discodock.training.confidence import train_confidence
+    from discodock.models.bundle import export_weights, load_models
+    from discodock.training.prior import train_prior
+    from discodock.training.score import train_score
 
     torch.manual_seed(0)
     out = tmp_path_factory.mktemp("tiny_run")

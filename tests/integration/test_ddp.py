@@ -21,7 +21,7 @@ def test_torchrun_two_processes_train_in_step(tmp_path):
     out = tmp_path / "run"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
-        "-m", "discodock.train", "--config", "tiny", "--data", str(EXAMPLES),
+        "-m", "discodock.training", "--config", "tiny", "--data", str(EXAMPLES),
         "--train-ids", str(tmp_path / "train.txt"), "--val-ids", str(tmp_path / "val.txt"),
         "--out", str(out), "--cache", str(tmp_path / "cache"), "--steps", "4", "--device", "cpu", "--quiet",
     ]

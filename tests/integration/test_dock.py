@@ -113,7 +113,9 @@ def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes, tiny
     default (pocket) weights and rows without one on the default blind weights."""
     import torch
 
-    from discodock.train import export_weights, load_models, train_prior, train_score
+    from discodock.models.bundle import export_weights, load_models
+    from discodock.training.prior import train_prior
+    from discodock.training.score import train_score
 
     from .conftest import tiny_config
 

@@ -5,7 +5,8 @@ import json
 import pytest
 import torch
 
-from discodock.train import load_models, train_score
+from discodock.models.bundle import load_models
+from discodock.training.score import train_score
 
 from .conftest import tiny_config
 
@@ -14,7 +15,9 @@ def test_score_loss_falls_on_a_fixed_batch(example_complexes):
     """Gradient reaches every part (encoder via straight-through latents, score net): repeated steps on one
     batch of two real complexes with the same noise draws drive every component's loss down."""
     from discodock.data.graph import collate_complexes
-    from discodock.train import DockingModels, make_batch, score_loss
+    from discodock.models.bundle import DockingModels
+    from discodock.training.score import score_loss
+    from discodock.training.views import make_batch
 
     torch.manual_seed(0)
     cfg = tiny_config()
@@ -109,13 +112,14 @@ def test_checkpoint_carries_config(tiny_checkpoint):
 def test_checkpoint_from_before_the_torsion_head_keys_loads_with_its_own_head(tmp_path):
     """Checkpoints written before ``tor_edge_lmax`` / ``tor_fourier`` existed hold the l = 1 torsion head without
     the dihedral term; loading one must rebuild that head, not today's default, and keep its outputs."""
-    from discodock.train import DockingModels, export_weights
+    from discodock.models.bundle import DockingModels, export_weights
 
     cfg = tiny_config(**{"model.score.tor_edge_lmax": 1, "model.score.tor_fourier": 0})
     torch.manual_seed(0)
     models = DockingModels(cfg.model)
     path = export_weights(models, cfg, tmp_path / "old.pt", step=1)
     payload = torch.load(path, weights_only=True)
+    assert payload["config"].pop("config_version") == 3  # checkpoints of then carried no version
     for key in ("tor_edge_lmax", "tor_fourier"):
         del payload["config"]["model"]["score"][key]
     torch.save(payload, path)
@@ -123,6 +127,19 @@ def test_checkpoint_from_before_the_torsion_head_keys_loads_with_its_own_head(tm
     assert (loaded_cfg.model.score.tor_edge_lmax, loaded_cfg.model.score.tor_fourier) == (1, 0)
     for name, value in models.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[name], value, msg=name)
+
+
+def test_checkpoint_from_a_newer_discodock_is_refused(tmp_path):
+    from discodock.errors import ConfigError
+    from discodock.models.bundle import DockingModels, export_weights
+
+    cfg = tiny_config()
+    path = export_weights(DockingModels(cfg.model), cfg, tmp_path / "new.pt", step=1)
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["config_version"] = 99
+    torch.save(payload, path)
+    with pytest.raises(ConfigError, match="config version 99 is newer"):
+        load_models(path)
 
 
 def test_init_from_warm_starts_a_blind_run_from_a_pocket_model(tmp_path, example_complexes, tiny_checkpoint):

@@ -4,8 +4,6 @@ real Vina run on a shipped example complex."""
 import csv
 import json
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +11,7 @@ import pytest
 from rdkit import Chem
 
 from discodock.cli import main
-from discodock.commands import benchmark
+from discodock.eval import runner
 from discodock.eval.metrics import SUMMARY_KEYS
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
@@ -57,7 +55,7 @@ def fake_dock(monkeypatch):
             poses.append(pose)
         return poses, [0.9, 0.1]
 
-    monkeypatch.setattr(benchmark, "_dock", dock)
+    monkeypatch.setattr(runner, "_dock", dock)
     return dock, calls
 
 
@@ -107,15 +105,13 @@ def test_changed_settings_in_the_same_folder_are_refused(data, tmp_path, fake_do
 
 def test_discodock_rank_and_refine_reach_the_docker_and_name_the_run(data, tmp_path, monkeypatch):
     """--rank/--refine go to the docking call, and a refined run is recorded under its own label."""
-    from discodock.sampling import pipeline
-
     seen = []
 
     def fake(protein, ligand, **kw):
         seen.append((kw["rank"], kw["refine"], kw["latents"]))
         return [(Chem.Mol(ligand), -5.0)]
 
-    monkeypatch.setattr(pipeline, "dock_for_benchmark", fake)
+    monkeypatch.setattr(runner, "dock_discodock", fake)
     root, ids = data
     out = tmp_path / "out"
     args = ["benchmark", "--method", "discodock", "--pocket", "--data", str(root), "--ids", str(ids), "--out", str(out),
@@ -134,15 +130,6 @@ def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
     assert set(both) == {"vina-pocket (a)", "vina-pocket (b)"}
     assert both["vina-pocket (a)"]["n"] == 2 and both["vina-pocket (b)"]["n"] == 3
     assert main(["benchmark", "--compare", str(tmp_path / "nothing"), "--out", str(tmp_path / "d")]) == 2
-
-
-def test_discodock_method_without_pipeline_is_a_clear_error(data, tmp_path, capsys, monkeypatch):
-    # A pipeline module without dock_for_benchmark (as before the docking pipeline lands).
-    monkeypatch.setitem(sys.modules, "discodock.sampling.pipeline", types.ModuleType("discodock.sampling.pipeline"))
-    root, ids = data
-    code = main(["benchmark", "--data", str(root), "--ids", str(ids), "--out", str(tmp_path / "o")])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "not available" in err[0]
 
 
 def test_real_vina_run_on_one_complex(data, tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from discodock.cli import main
 from discodock.data.cache import ComplexDataset
-from discodock.data.pdbbind import read_skipped
+from discodock.data.prepare import read_skipped
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "data" / "examples"

@@ -1,4 +1,4 @@
-"""PDBBind layout, split files, the preprocessing cache and the dataset that reads it."""
+"""PDBBind layout and split files (data.pdbbind), the preprocessing cache (data.prepare) and the dataset that reads it."""
 
 from __future__ import annotations
 
@@ -13,16 +13,14 @@ from rdkit import Chem
 from discodock.data import keys as K
 from discodock.data.cache import CONFORMER_POS, MATCHING_RMSD, ComplexDataset, load_record
 from discodock.data.graph import collate_complexes
-from discodock.data.pdbbind import (
+from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
+from discodock.data.prepare import (
     SKIPPED_FILE,
     FeaturizationConfig,
     cache_dir_for,
-    index_complexes,
     open_dataset,
     prepare_complexes,
     read_skipped,
-    read_split,
-    resolve_ids,
 )
 from discodock.data.parsing import load_ligand
 from discodock.errors import InputError

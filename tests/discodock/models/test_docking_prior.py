@@ -121,3 +121,41 @@ def test_prior_learns_cached_codes(complexes, collate, make_cfg):
         after = prior.log_prob(batch, codes).sum()
     assert after > before + 1.0
     assert batch[K.LIGAND][K.POS].shape[0] > 0
+
+
+def _contact_cfg(make_cfg):
+    import dataclasses
+
+    cfg = make_cfg("pointer")
+    return dataclasses.replace(cfg, latent=dataclasses.replace(cfg.latent, pointer_targets="contact"))
+
+
+def test_contact_latents_pick_an_atom_then_a_residue(complexes, small_complex, collate, make_cfg):
+    """Contact pointer latents: the encoder's and the prior's first latent is a ligand atom, the second a
+    residue; the prior's probabilities over the allowed (atom, residue) pairs sum to one."""
+    from discodock.models.latent_encoder import LatentEncoder
+    from discodock.models.latents import pointer_allowed
+
+    cfg = _contact_cfg(make_cfg)
+    torch.manual_seed(0)
+    batch = collate(complexes)
+    n_lig = batch[K.LIGAND][K.POS].shape[0]
+    enc_codes = LatentEncoder(cfg).encode(batch, generator=torch.Generator().manual_seed(1))["codes"]
+    prior = DockingPrior(cfg).eval()
+    prior_codes = prior.sample(batch, generator=torch.Generator().manual_seed(2), temperature=3.0)
+    for codes in (enc_codes, prior_codes):
+        assert (codes[:, 0] < n_lig).all() and (codes[:, 1] >= n_lig).all()
+    assert torch.isfinite(prior.log_prob(batch, prior_codes)).all()
+
+    one = collate([small_complex])
+    allowed = pointer_allowed(one, cfg.latent)
+    n_atoms = small_complex[K.LIGAND][K.POS].shape[0]
+    with torch.no_grad():
+        emb, _ = prior.embed(one)
+        n = emb.shape[0]
+        pairs = torch.tensor([(a, r) for a in range(n_atoms) for r in range(n_atoms, n)])
+        copies = pairs.shape[0]
+        codes = pairs + n * torch.arange(copies)[:, None]
+        logp = prior.ar.log_prob(codes, emb.repeat(copies, 1), torch.arange(copies).repeat_interleave(n),
+                                 allowed=allowed.repeat(copies, 1))
+    torch.testing.assert_close(torch.logsumexp(logp, 0), torch.tensor(0.0), atol=1e-4, rtol=0)

@@ -41,11 +41,13 @@ def in_dtype(latents, dtype):
 
 
 LEGACY_TORSION_HEAD = {"tor_edge_lmax": 1, "tor_fourier": 0}  # checkpoints made before 2026-11-28
+SITE_AWARE = {"site_features": True, "sidechain_vectors": True}  # the cpu_site networks
 
 
 @pytest.mark.parametrize(
     "mode, lmax, head",
-    [("none", 1, {}), ("pointer", 1, {}), ("global", 1, {}), ("pointer", 2, {}), ("pointer", 1, LEGACY_TORSION_HEAD)],
+    [("none", 1, {}), ("pointer", 1, {}), ("global", 1, {}), ("pointer", 2, {}), ("pointer", 1, LEGACY_TORSION_HEAD),
+     ("pointer", 1, SITE_AWARE), ("none", 2, SITE_AWARE)],
 )
 def test_equivariance(mode, lmax, head, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
     cfg = make_cfg(mode, sh_lmax=lmax, **head)
@@ -233,3 +235,20 @@ def test_torsion_fourier_term_follows_the_dihedral_angle(complexes, collate, mak
         phi = rdMolTransforms.GetDihedralRad(conf, a, u, v, d)
         expected.append(scale[0] * math.sin(phi))
     torch.testing.assert_close(tor, torch.stack(expected))
+
+
+def test_site_aware_net_reads_the_site(complexes, collate, make_cfg):
+    """With site features the translation score changes when only the site moves (nothing else does), and
+    the learned pull alone can point the ligand centre at the site; without them the site is ignored."""
+    for site_aware, should_change in ((True, True), (False, False)):
+        cfg = make_cfg("none", **(SITE_AWARE if site_aware else {}))
+        torch.manual_seed(0)
+        net = ScoreNet(cfg).eval()
+        batch = collate(complexes)
+        sigma = sigma_for(2)
+        with torch.no_grad():
+            out = net(batch, sigma=sigma)
+            batch[K.POCKET_CENTER] = batch[K.POCKET_CENTER] + torch.tensor([3.0, -2.0, 1.0])
+            moved = net(batch, sigma=sigma)
+        changed = not torch.allclose(out["tr"], moved["tr"], atol=1e-6)
+        assert changed == should_change

@@ -10,7 +10,8 @@ from torch_geometric.data import HeteroData
 
 from discodock.config import DockingConfig
 from discodock.data import keys as K
-from discodock.data.pdbbind import FeaturizationConfig, open_dataset, prepare_complexes, read_split
+from discodock.data.pdbbind import read_split
+from discodock.data.prepare import FeaturizationConfig, open_dataset, prepare_complexes
 from discodock.errors import InputError
 
 # Pocket-mode records keep residues this far beyond the training crop, so the noisy site centre

@@ -1,13 +1,9 @@
-"""Confidence model: ranks sampled poses by the predicted probability that they lie within 2 A of the crystal.
-
-A small invariant graph network (the encoder-sized trunk, no noise level, no latents) reads the complex with
-the ligand at a candidate pose and outputs one logit. It is trained, as in DiffDock, on the score model's own
-samples for the training complexes, labelled by their RMSD to the crystal pose (< 2 A: positive).
-"""
+"""Training the confidence model: sample poses for the training complexes with the score model (prior
+latents, each complex on its own seeded site view), label them by RMSD < 2 A to the crystal pose, and fit the
+classifier by weighted binary cross-entropy."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -18,68 +14,24 @@ from torch_geometric.data import HeteroData
 from disco_core.training import JSONLLogger, progress
 from discodock.data import keys as K
 from discodock.data.graph import collate_complexes
-from discodock.models.config import ModelConfig
-from discodock.models.latent_encoder import run_unconditioned_trunk
-from discodock.models.layers import mlp
-from discodock.models.trunk import ComplexTrunk
-
-RMSD_THRESHOLD = 2.0  # Angstrom: the success criterion the ranking should optimise
-
-
-class ConfidenceModel(nn.Module):
-    """p(RMSD < 2 A | complex, pose). Uses ``cfg.encoder`` sizes (no latents: the mode is irrelevant here)."""
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        tc = dataclasses.replace(cfg.encoder)
-        self.trunk = ComplexTrunk(tc, features=cfg.features, invariant_output=True)
-        n_inv = sum(mul for mul, ir in self.trunk.out_irreps if ir.l == 0)
-        self.head = mlp(2 * n_inv, 2 * tc.ns, 1)
-
-    def forward(self, batch: HeteroData) -> Tensor:
-        """Logits [B] for the ligand poses in ``batch[LIGAND].pos``."""
-        out = run_unconditioned_trunk(self.trunk, batch, batch[K.LIGAND][K.POS])
-        return self.head(out.pooled()).squeeze(-1)
-
-    @torch.no_grad()
-    def predict(self, data: HeteroData, positions: Tensor, *, batch_size: int = 16) -> Tensor:
-        """Probabilities [S] for ``positions`` [S, N, 3], poses of the ligand of one complex ``data``."""
-        was_training = self.training
-        self.eval()
-        out = []
-        for start in range(0, positions.shape[0], batch_size):
-            chunk = positions[start : start + batch_size]
-            batch = collate_complexes([data] * chunk.shape[0]).to(positions.device)
-            batch[K.LIGAND][K.POS] = chunk.reshape(-1, 3)
-            out.append(torch.sigmoid(self(batch)))
-        self.train(was_training)
-        return torch.cat(out).cpu()
-
-
-def _crystal(data: HeteroData) -> Tensor:
-    return data[K.CRYSTAL_POS] if K.CRYSTAL_POS in data else data[K.LIGAND][K.POS]
+from discodock.data.pocket import crystal_pose
+from discodock.models.confidence import RMSD_THRESHOLD, ConfidenceModel
+from discodock.sampling.pipeline import Docker, DockSettings
+from discodock.training.views import fixed_site_view
 
 
 def sample_training_poses(models, cfg, dataset: Sequence[HeteroData], *, samples: int, device: torch.device,
                           seed: int, show_progress: bool | None = None) -> list[tuple[HeteroData, Tensor, Tensor]]:
     """Per complex: (the view sampled on, [S, N, 3] poses with prior latents, [S] atom-order RMSD to the crystal,
     an upper bound of the symmetry-corrected one)."""
-    from discodock.sampling.pipeline import Docker, DockSettings
-
     docker = Docker(models, cfg, device=device, checkpoint="(in training)", checkpoint_hash="")
-    settings = DockSettings(samples=samples, steps=cfg.sampling.steps, latents="prior")
+    settings = DockSettings(samples=samples, latents="prior")
     gen = torch.Generator(device=device).manual_seed(seed)
     out = []
     for data in progress(dataset, desc="confidence poses", disable=None if show_progress is None else not show_progress):
-        view = data
-        if cfg.data.mode == "pocket":
-            from discodock.data.pocket import crop_to_pocket
-
-            center = _crystal(data).mean(0) + cfg.data.pocket_noise * torch.randn(3, generator=torch.Generator().manual_seed(seed))
-            view = crop_to_pocket(data, center, cfg.data.pocket_radius, receptor_radius=cfg.data.receptor_radius,
-                                  receptor_max_neighbours=cfg.data.receptor_max_neighbours)
+        view = fixed_site_view(data, cfg, seed=seed, noisy=True)
         pos = docker.sample(view, settings=settings, generator=gen)
-        rmsd = (pos - _crystal(view).unsqueeze(0)).pow(2).sum(-1).mean(-1).sqrt()
+        rmsd = (pos - crystal_pose(view).unsqueeze(0)).pow(2).sum(-1).mean(-1).sqrt()
         out.append((view, pos, rmsd))
     return out
 

@@ -6,7 +6,7 @@ import pytest
 
 from discodock.config import load_docking_config
 from discodock.data import keys as K
-from discodock.data.training_set import load_complexes
+from discodock.training.data import load_complexes
 from discodock.errors import InputError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"

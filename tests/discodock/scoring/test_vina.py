@@ -1,4 +1,4 @@
-"""AutoDock Vina baseline (discodock.eval.vina_baseline): receptor PDBQT, a real pocket docking, rescoring."""
+"""AutoDock Vina (discodock.scoring): receptor PDBQT, a real pocket docking, rescoring, local optimisation."""
 
 import gzip
 from pathlib import Path
@@ -9,7 +9,8 @@ from rdkit import Chem
 
 from discodock.data.conformers import generate_conformer
 from discodock.eval.rmsd import SymmetryRMSD, match_atoms
-from discodock.eval.vina_baseline import VinaReceptor, read_pdb_atoms, receptor_pdbqt
+from discodock.scoring.pdbqt import read_pdb_atoms, receptor_pdbqt
+from discodock.scoring.vina import VinaReceptor
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
 VALID_TYPES = {"C", "A", "N", "NA", "OA", "SA", "HD", "Zn", "Mg", "Ca", "Fe", "Mn", "Cl", "Na", "K"}
@@ -149,7 +150,7 @@ def test_elements_vina_cannot_type_are_named_before_vina_fails_on_them():
     from vina import Vina
 
     from discodock.errors import LigandError
-    from discodock.eval.vina_baseline import ligand_pdbqt, vina_untyped_elements
+    from discodock.scoring.pdbqt import ligand_pdbqt, vina_untyped_elements
 
     _, crystal = files("5n17")
     assert vina_untyped_elements(crystal) == []

@@ -1,0 +1,63 @@
+"""Ranking sampled poses: by the confidence model or by Vina score, after an optional Vina local optimisation."""
+
+from __future__ import annotations
+
+import torch
+from rdkit import Chem
+from rdkit.Geometry import Point3D
+
+from discodock.sampling.output import RankedPose
+from discodock.scoring.pdbqt import vina_untyped_elements
+from discodock.scoring.vina import get_receptor
+
+
+def with_coords(mol: Chem.Mol, pos: torch.Tensor) -> Chem.Mol:
+    """A copy of ``mol`` whose only conformer has the coordinates ``pos`` [N, 3] (Angstrom)."""
+    out = Chem.Mol(mol)
+    out.RemoveAllConformers()
+    conf = Chem.Conformer(out.GetNumAtoms())
+    for i, (x, y, z) in enumerate(pos.detach().cpu().double().tolist()):
+        conf.SetAtomPosition(i, Point3D(x, y, z))
+    conf.Set3D(True)
+    out.AddConformer(conf, assignId=True)
+    return out
+
+
+def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, protein_path, method: str, refine: str,
+               info: dict, device: torch.device) -> list[RankedPose]:
+    """Score every pose (``confidence``: the checkpoint's confidence model or None; or Vina), optionally refine
+    with Vina, best first. ``info`` (results.json) gets the method actually used and any warning: a
+    checkpoint without a confidence model ranks by Vina, and a ligand Vina cannot type (boron) is neither
+    refined nor scored by Vina."""
+    untyped = vina_untyped_elements(mol)
+    if method == "confidence" and confidence is None:
+        method = "vina"
+        if not untyped:  # else the warning below says what was done instead
+            info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
+    if untyped and "vina" in (method, refine):  # e.g. a boronic acid: still dock it, without Vina
+        refine = "none"
+        method = "confidence" if confidence is not None else "none"
+        info.setdefault("warnings", []).append(
+            f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
+            + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
+    poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
+    if "vina" in (method, refine):
+        receptor = get_receptor(protein_path)
+        if refine == "vina":
+            for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
+                p.mol, p.vina_score = refined.mol, refined.score
+            positions = torch.stack([torch.tensor(p.mol.GetConformer().GetPositions(), dtype=torch.float32)
+                                     for p in poses])
+        else:
+            for p, score in zip(poses, receptor.score_poses([p.mol for p in poses])):
+                p.vina_score = score
+    if method == "confidence":
+        conf = confidence.predict(data, positions.to(device))
+        for p, c in zip(poses, conf.tolist()):
+            p.confidence = float(c)
+        poses.sort(key=lambda p: -p.confidence)
+    elif method == "vina":
+        poses.sort(key=lambda p: p.vina_score if p.vina_score is not None else float("inf"))
+    info["ranked_by"], info["refine"] = method, refine
+    return poses
+

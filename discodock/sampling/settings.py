@@ -1,0 +1,53 @@
+"""The settings of one docking run, with the checkpoint supplying every default.
+
+Each field left ``None`` means "what the checkpoint recommends" (its ``sampling`` config section, chosen on
+validation data when the weights were made; ``pocket_radius`` from its ``data`` section). Run settings are
+resolved once, at the start of a run, by :func:`resolve_settings`; command-line flags default to ``None``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from discodock.config import DockingConfig
+from discodock.errors import ConfigError
+
+
+@dataclass
+class DockSettings:
+    """Sampling options. Temperatures: ``prior_temperature`` > 1 flattens the latent prior, ``temperature``
+    < 1 sharpens the diffusion (the paper used > 1 and < 1). ``pocket_radius`` in Angstrom. ``None``: the
+    checkpoint's value."""
+
+    samples: int | None = None
+    steps: int | None = None
+    latents: str = "prior"  # prior | none | oracle (benchmark only: needs the crystal pose)
+    prior_temperature: float | None = None
+    temperature: float | None = None
+    ode: bool | None = None
+    pocket_radius: float | None = None
+    refine: str | None = None  # none | vina
+    rank: str | None = None  # confidence | vina
+    batch_size: int | None = None
+    max_heavy_atoms: int = 150
+    progress: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+# DockSettings field -> SamplingConfig field that supplies its default.
+_FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank")
+
+
+def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings:
+    """``settings`` with every ``None`` replaced by the checkpoint's recommendation; checks the values."""
+    fill = {name: getattr(cfg.sampling, name) for name in _FROM_CHECKPOINT if getattr(settings, name) is None}
+    if settings.pocket_radius is None:
+        fill["pocket_radius"] = cfg.data.pocket_radius
+    out = dataclasses.replace(settings, **fill)
+    for name in ("samples", "steps"):
+        if getattr(out, name) < 1:
+            raise ConfigError(f"--{name}", f"must be at least 1, got {getattr(out, name)}")
+    if out.batch_size is not None and out.batch_size < 1:
+        raise ConfigError("--batch-size", f"must be at least 1, got {out.batch_size}")
+    return out
