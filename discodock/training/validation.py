@@ -1,5 +1,5 @@
 """How much of the true score a model explains: per-complex error sums on seeded noise draws, and the pooled
-unexplained fraction the model card reports (``benchmarks/val_loss.py`` compares checkpoints with it)."""
+unexplained fraction the model card reports (``benchmarks/diagnostics/val_loss.py`` compares checkpoints with it)."""
 
 from __future__ import annotations
 

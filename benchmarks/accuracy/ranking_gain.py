@@ -1,7 +1,7 @@
 """What the ranking adds, from a benchmark folder's ``per_complex.csv``: top-1 success of the ranked list
 against picking one of the same samples at random, and against the best sample (the oracle).
 
-    python benchmarks/ranking_gain.py runs/val_bench
+    python benchmarks/accuracy/ranking_gain.py runs/val_bench
 
 Per method label: complexes, top-1 < 2 A with the method's ranking, the expected top-1 < 2 A of a random pick
 (the mean over samples of RMSD < 2 A), oracle (best sample) < 2 A, median top-1 RMSD and the median over

@@ -1,6 +1,6 @@
 """Can the score net fit the torsion score at all? Fine-tune a checkpoint on ONE training complex and watch.
 
-Torsion is the component the `cpu` runs barely learn on held-out complexes (`benchmarks/val_loss.py`): the
+Torsion is the component the `cpu` runs barely learn on held-out complexes (`benchmarks/diagnostics/val_loss.py`): the
 unexplained fraction stays near 1 and the predicted torsion scores are a small fraction of the targets' size.
 That could be the head (it cannot see what decides a torsion) or generalisation (it can, but 1,618 complexes
 and a few CPU hours do not teach it). This script separates the two: it fine-tunes the checkpoint's EMA
@@ -8,7 +8,7 @@ weights on fresh noise draws of a single complex, as training does (uniform t, b
 config's learning rate), and scores that complex on fixed draws before and every ``--eval-every`` steps.
 A head that can express the torsion score drives the fraction well below 1; one that cannot stays near 1.
 
-    python benchmarks/torsion_overfit.py runs/v2_pointer/snap_9250.pt --data <training roots> \\
+    python benchmarks/diagnostics/torsion_overfit.py runs/v2_pointer/snap_9250.pt --data <training roots> \\
         --ids data/splits/train.txt [--index 0] [--steps 200] [--cache /work/cache]
 
 Prints the unexplained fraction (1 = predicts zero) per component and t, with |pred| / |target| in brackets.

@@ -13,7 +13,7 @@ view the prior is trained on, and prints per latent:
 * with a trained prior: its top-1 agreement with the encoder, its mean log-likelihood per latent (nats) and the
   uniform baseline (-log of the node count) for comparison.
 
-    python benchmarks/latent_usage.py --checkpoint runs/cpu_pointer/weights.pt \\
+    python benchmarks/diagnostics/latent_usage.py --checkpoint runs/cpu_pointer/weights.pt \\
         --data ../shared/data/pdbbind_subset213 ... --ids data/splits/val.txt [--cache /work/cache]
 """
 

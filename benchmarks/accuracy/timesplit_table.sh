@@ -5,7 +5,7 @@
 # complexes in ../shared/data). Everything goes into one folder: summary.md (the table), summary.json,
 # per_complex.csv, rmsd_cdf.png. Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/timesplit_table.sh [N=301] [OUT=runs/bench_timesplit_blind]
+#   bash benchmarks/accuracy/timesplit_table.sh [N=301] [OUT=runs/bench_timesplit_blind]
 #
 # discodock rows: the shipped blind weights with latents from the AR prior, and with oracle latents (from the
 # crystal pose, the paper's upper bound); and the blind m = 0 model (same config, data and steps, no

@@ -7,7 +7,7 @@ spread over t in (0, 1] (the cross-edge cutoff, hence the cost, grows with sigma
 
 Usage::
 
-    OMP_NUM_THREADS=2 python benchmarks/train_speed.py --configs tiny cpu diffdock_s --threads 2
+    OMP_NUM_THREADS=2 python benchmarks/speed/train_speed.py --configs tiny cpu diffdock_s --threads 2
 
 Columns: edges per batch (ligand, receptor, cross; averaged over the noise levels), milliseconds for the
 encoder forward, the score-net forward and the backward of both (wall clock), the process CPU time of a
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "data" / "examples"
 
 SIGMA_RANGES = {"tr": (0.1, 19.0), "rot": (0.03, 1.55), "tor": (0.0314, math.pi)}

@@ -12,7 +12,7 @@ centroid onto the crystal centroid (orientation + shape alone), best-of-S < 2 A,
 then exact McNemar tests of best-of-S < 2 A between methods, paired over the same complexes. Results are
 appended per complex to ``OUT/per_complex.jsonl`` (a re-run resumes) and the table goes to ``OUT/summary.md``.
 
-    python benchmarks/pose_accuracy.py --checkpoint runs/site_pointer/weights.pt \\
+    python benchmarks/accuracy/pose_accuracy.py --checkpoint runs/site_pointer/weights.pt \\
         --ids data/splits/val_pocket.txt --limit 40 --out runs/pose_accuracy
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 METHODS = ("null", "none", "prior", "oracle")
 
 

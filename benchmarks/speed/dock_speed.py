@@ -5,7 +5,7 @@ Prints seconds per complex for 10 and 40 samples on a ~400-residue protein with 
 protein of the shared data (PoseBusters 7M31_TDR, 4,047 residues; timing only, not accuracy: test data),
 and the resident memory along a 50-row CSV batch (it should stay flat).
 
-    python benchmarks/dock_speed.py [--checkpoint PATH] [--device cpu] [--skip-batch]
+    python benchmarks/speed/dock_speed.py [--checkpoint PATH] [--device cpu] [--skip-batch]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from rdkit import Chem
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def rss_mb() -> float:

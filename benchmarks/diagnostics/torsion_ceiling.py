@@ -6,12 +6,12 @@ crystal angle. This script trains a plain MLP that sees what chemistry offers fo
 its two atoms and of the two neighbours that define its dihedral angle, the bond's own features, the current
 (noised) dihedral angle as cos / sin of k * phi (k = 1..3), and t. It sees no protein. It is trained on the
 bonds of the training complexes and scored on those of the validation complexes, and prints the same
-unexplained fraction as ``benchmarks/val_loss.py`` (1 = predicting zero) per diffusion time.
+unexplained fraction as ``benchmarks/diagnostics/val_loss.py`` (1 = predicting zero) per diffusion time.
 
 Whatever the MLP explains, an equivariant score network can learn from the ligand graph; the rest of the
 torsion score needs the pocket (or memorising the training complexes).
 
-    python benchmarks/torsion_ceiling.py --data <training roots> --train-ids data/splits/train.txt \\
+    python benchmarks/diagnostics/torsion_ceiling.py --data <training roots> --train-ids data/splits/train.txt \\
         --val-ids data/splits/val.txt [--cache /work/cache] [--steps 4000]
 """
 

@@ -13,7 +13,7 @@ the predicted to the target score size, which shows a head that has collapsed to
 checkpoint after the first its change from the first with a 95% interval from a paired bootstrap over
 complexes (same draws for both, so the noise of the draws largely cancels).
 
-    python benchmarks/val_loss.py runs/v2_pointer/snap_*.pt runs/v2_m0/snap_*.pt \\
+    python benchmarks/diagnostics/val_loss.py runs/v2_pointer/snap_*.pt runs/v2_m0/snap_*.pt \\
         --data <training roots> --ids data/splits/val.txt [--cache /work/cache] [--times 0.1 0.25 0.5 0.75] \\
         [--plot curves.png]
 

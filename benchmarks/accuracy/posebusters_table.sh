@@ -3,7 +3,7 @@
 # of the shared PoseBusters set, all into one folder, which then holds summary.md (the table), summary.json,
 # per_complex.csv and rmsd_cdf.png (one curve per method). Re-running resumes: finished complexes are skipped.
 #
-#   bash benchmarks/posebusters_table.sh [N=327] [OUT=runs/bench_posebusters_pocket]
+#   bash benchmarks/accuracy/posebusters_table.sh [N=327] [OUT=runs/bench_posebusters_pocket]
 #
 # discodock runs: the shipped model with latents from its AR prior, with oracle latents (from the crystal pose,
 # the paper's upper bound), and the m = 0 ablation model (plain DiffDock, same config, data and steps:

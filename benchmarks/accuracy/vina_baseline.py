@@ -1,6 +1,6 @@
 """AutoDock Vina on the shared test sets, through ``discodock benchmark``; prints the summary tables.
 
-    python benchmarks/vina_baseline.py --shared ../shared/data --out-root /tmp/bench_vina [--limit 40]
+    python benchmarks/accuracy/vina_baseline.py --shared ../shared/data --out-root /tmp/bench_vina [--limit 40]
         [--sets posebusters timesplit] [--modes pocket blind] [--exhaustiveness 8] [--workers 1]
 
 Sets: ``posebusters`` (every folder of ``posebusters_benchmark_set``) and ``timesplit`` (the PDBbind
@@ -25,7 +25,7 @@ def timesplit_ids(shared: Path) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
     parser.add_argument("--out-root", default="/tmp/bench_vina")
     parser.add_argument("--sets", nargs="+", choices=("posebusters", "timesplit"), default=["posebusters"])
     parser.add_argument("--modes", nargs="+", choices=("pocket", "blind"), default=["pocket"])

@@ -1,6 +1,6 @@
 """Validation curves of one or more training runs, per pose component, from their ``log.jsonl``.
 
-    python benchmarks/plot_training.py runs/cpu_pointer runs/cpu_m0 --out docs/training_curves.png
+    python benchmarks/diagnostics/plot_training.py runs/cpu_pointer runs/cpu_m0 --out docs/training_curves.png
 
 One panel per component (translation, rotation, torsion) with a line per run and diffusion time (the
 ``loss_<comp>_t<t>`` figures of the validation, see ``discodock.training.score.validate_score``), plus a table of the

@@ -1,6 +1,6 @@
 """Copy a run's exported weights to where discodock loads them, with the docking defaults chosen by measurement.
 
-    python benchmarks/ship_weights.py runs/cpu_pointer/weights.pt discodock/weights/discodock_cpu.pt \\
+    python tools/ship_weights.py runs/cpu_pointer/weights.pt discodock/weights/discodock_cpu.pt \\
         --rank vina --refine none [--note "..."]
 
 The weights keep their training config; only the ``sampling`` section (the defaults of ``discodock dock``) is

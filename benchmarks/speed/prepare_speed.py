@@ -4,7 +4,7 @@ Prepares (a sample of) ``../shared/data/pdbbind_subset213`` into a temporary cac
 conformer matching, on N worker processes, and prints complexes/s, the residual RMSD distribution of
 conformer matching and the peak memory (resident set size of this process and of the largest worker).
 
-    python benchmarks/prepare_speed.py [--data DIR] [--workers 2] [--limit N]
+    python benchmarks/speed/prepare_speed.py [--data DIR] [--workers 2] [--limit N]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pdbbind_subset213"
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pdbbind_subset213"
 
 
 def _quantiles(values: list[float]) -> tuple[float, float, float]:
