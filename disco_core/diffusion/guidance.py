@@ -18,13 +18,8 @@ class GuidedDenoiser:
         self.denoiser = denoiser
         self.w = float(w)
 
-    def __call__(
-        self,
-        x: torch.Tensor,
-        sigma: torch.Tensor | float,
-        cond: torch.Tensor | None = None,
-        latents: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, sigma, cond=None, latents=None) -> torch.Tensor:
+        """The :class:`~disco_core.diffusion.precond.Denoiser` call: D(x; sigma, cond, latents)."""
         d_cond = self.denoiser(x, sigma, cond, latents)
         if self.w == 0 or latents is None:
             return d_cond

@@ -108,46 +108,27 @@ def _integrate(
     return x
 
 
-def euler_sampler(
-    denoiser: Denoiser,
-    x_T: torch.Tensor,
-    sigmas: torch.Tensor,
-    *,
-    cond: torch.Tensor | None = None,
-    latents: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
-    return_trajectory: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Deterministic Euler integration of the probability-flow ODE (``len(sigmas) - 1`` calls).
+def _ode_sampler(step, doc: str):
+    """A deterministic probability-flow ODE sampler from its one-step update (Euler or Heun)."""
 
-    ``generator`` is accepted for a uniform signature and unused (the sampler draws nothing).
-    """
-    del generator
-    with torch.no_grad():
-        return _integrate(
-            lambda x, s, s_next: euler_step(denoiser, x, s, s_next, cond, latents), x_T, sigmas, return_trajectory
-        )
+    # The same signature as stochastic_sampler without its S_* knobs (see there for the types).
+    def sampler(denoiser: Denoiser, x_T, sigmas, *, cond=None, latents=None, generator=None, return_trajectory=False):
+        del generator  # accepted for a uniform signature: the sampler draws nothing
+        with torch.no_grad():
+            return _integrate(
+                lambda x, s, s_next: step(denoiser, x, s, s_next, cond, latents), x_T, sigmas, return_trajectory
+            )
+
+    sampler.__doc__ = doc
+    return sampler
 
 
-def heun_sampler(
-    denoiser: Denoiser,
-    x_T: torch.Tensor,
-    sigmas: torch.Tensor,
-    *,
-    cond: torch.Tensor | None = None,
-    latents: torch.Tensor | None = None,
-    generator: torch.Generator | None = None,
-    return_trajectory: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Deterministic Heun integration of the probability-flow ODE (EDM Alg. 1).
-
-    With N steps ending at sigma = 0 it costs 2N - 1 denoiser calls. ``generator`` is unused.
-    """
-    del generator
-    with torch.no_grad():
-        return _integrate(
-            lambda x, s, s_next: heun_step(denoiser, x, s, s_next, cond, latents), x_T, sigmas, return_trajectory
-        )
+euler_sampler = _ode_sampler(euler_step, "Deterministic Euler integration of the probability-flow ODE "
+                                         "(``len(sigmas) - 1`` denoiser calls).")
+euler_sampler.__name__ = "euler_sampler"
+heun_sampler = _ode_sampler(heun_step, "Deterministic Heun integration of the probability-flow ODE (EDM Alg. 1). "
+                                       "With N steps ending at sigma = 0 it costs 2N - 1 denoiser calls.")
+heun_sampler.__name__ = "heun_sampler"
 
 
 def stochastic_sampler(

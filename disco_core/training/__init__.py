@@ -14,6 +14,7 @@ from disco_core.training.loop import (
     training_state,
 )
 from disco_core.training.seed import seed_everything
+from disco_core.training.step import optimizer_step
 
 __all__ = [
     "EMA",
@@ -22,6 +23,7 @@ __all__ = [
     "generator_state",
     "linear_decay_lr",
     "load_checkpoint",
+    "optimizer_step",
     "progress",
     "read_jsonl",
     "restore_generator",

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
-from disco_core.training import JSONLLogger, progress
+from disco_core.training import JSONLLogger, optimizer_step, progress
 from discodock.data import keys as K
 from discodock.data.graph import collate_complexes
 from discodock.data.pocket import crystal_pose
@@ -71,10 +71,7 @@ def train_confidence(cfg, models, train_set: Sequence[HeteroData], val_set: Sequ
         items = torch.randint(len(train_poses), (tc.batch_size,), generator=gen).tolist()
         batch, labels = make(items)
         loss = loss_fn(model(batch), labels)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
+        optimizer_step(opt, loss, model.parameters(), grad_clip=tc.grad_clip)
         if step % tc.log_every == 0:
             logger.log(step=step, split="confidence_train", bce=loss.item())
     result = {"train_positive_rate": pos_rate}

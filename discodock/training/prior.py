@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from disco_core.training import JSONLLogger, progress
+from disco_core.training import JSONLLogger, optimizer_step, progress
 from discodock.config import DockingConfig
 from discodock.data.graph import collate_complexes
 from discodock.data.pocket import place_reference_ligand
@@ -68,10 +68,7 @@ def train_prior(cfg: DockingConfig, models: DockingModels, train_set: Sequence[H
     for step in progress(range(1, tc.prior_steps + 1), desc="prior",
                          disable=None if show_progress is None else not show_progress):
         loss = nll(sampler.next(tc.batch_size), views, train_codes)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(prior.parameters(), tc.grad_clip)
-        opt.step()
+        optimizer_step(opt, loss, prior.parameters(), grad_clip=tc.grad_clip)
         if step % tc.log_every == 0:
             logger.log(step=step, split="prior_train", nll=loss.item())
         if val_views and (step % tc.val_every == 0 or step == tc.prior_steps):

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from disco_core.training import (
-    EMA, JSONLLogger, generator_state, linear_decay_lr, progress, restore_generator, save_checkpoint, set_lr,
+    EMA, JSONLLogger, generator_state, linear_decay_lr, optimizer_step, progress, restore_generator, save_checkpoint,
+    set_lr,
 )
 from discodock.config import DockingConfig
 from discodock.diffusion.components import perturb_pose
@@ -163,14 +164,11 @@ def train_score(
         items = [train_set[i] for i in sampler.next(tc.batch_size)]
         batch = make_batch(items, cfg, cpu_gen, device)
         loss, terms = ddp(batch, cfg, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(module.parameters(), tc.grad_clip)
         lr = linear_decay_lr(step, lr=tc.lr, start=tc.lr_decay_start, end=tc.lr_decay_end or tc.steps,
                              final_lr=tc.final_lr)
         set_lr(optimizer, lr)
+        grad_norm = optimizer_step(optimizer, loss, module.parameters(), grad_clip=tc.grad_clip, skip_nonfinite=True)
         if torch.isfinite(loss):
-            optimizer.step()
             ema.update(module)
         step += 1
         if bar is not None:

@@ -5,19 +5,10 @@ import pytest
 import torch
 from scipy import stats
 
-from disco_core.latents import (
-    codebook_perplexity,
-    codebook_usage,
-    codes_to_onehot,
-    gumbel_softmax_st,
-    pointer_codes_to_onehot,
-    pointer_perplexity,
-    pointer_usage,
-    quantize_global,
-    quantize_pointer,
-    segment_log_softmax,
-    to_dense,
-)
+from disco_core.latents.quantize import codebook_perplexity, codebook_usage, codes_to_onehot, gumbel_softmax_st
+from disco_core.latents.quantize import pointer_codes_to_onehot, pointer_perplexity, pointer_usage
+from disco_core.latents.quantize import quantize_global, quantize_pointer
+from disco_core.latents.segment import segment_log_softmax, to_dense
 
 
 def _random_batch(gen: torch.Generator, num_examples: int, max_items: int) -> torch.Tensor:
