@@ -7,35 +7,14 @@ checkpoint alone rebuilds its networks and knows how it wants to be sampled.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from disco_core.config import from_dict, load_yaml, to_dict
+from discodock.diffusion.noise import DiffusionConfig
 from discodock.errors import ConfigError
 from discodock.models.config import ModelConfig, model_config_from_dict, preset_path
-
-
-@dataclass
-class DiffusionConfig:
-    """Noise ranges of the three pose components (DiffDock's geometric schedules).
-
-    Translation in Angstrom, rotation and torsion in radians. ``tr_max`` is the spread of the translation
-    prior around the site centre: 19 A covers a whole protein (blind); pocket mode uses a few Angstrom.
-    """
-
-    tr_min: float = 0.1
-    tr_max: float = 19.0
-    rot_min: float = 0.03
-    rot_max: float = 1.55
-    tor_min: float = 0.0314
-    tor_max: float = 3.1416
-
-    def schedule(self):
-        from discodock.diffusion.noise import PoseNoiseSchedule
-
-        return PoseNoiseSchedule(**dataclasses.asdict(self))
 
 
 @dataclass

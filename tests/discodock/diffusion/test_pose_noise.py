@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from discodock.diffusion.noise import PoseNoiseSchedule
+from discodock.diffusion.noise import DiffusionConfig, PoseNoiseSchedule
 
 
 def test_defaults_and_geometric_interpolation():
@@ -21,9 +21,10 @@ def test_defaults_and_geometric_interpolation():
         assert torch.allclose(s.g2(t)[name], fd, rtol=1e-3)
 
 
-def test_round_trip_through_dict():
-    s = PoseNoiseSchedule(tr_max=10.0, rot_min=0.05)
-    again = PoseNoiseSchedule(**s.to_dict())
+def test_round_trip_through_the_ranges():
+    s = DiffusionConfig(tr_max=10.0, rot_min=0.05).schedule()
+    assert s.ranges() == DiffusionConfig(tr_max=10.0, rot_min=0.05)
+    again = PoseNoiseSchedule(s.ranges())
     t = torch.linspace(0, 1, 5)
     for name in ("tr", "rot", "tor"):
         assert torch.equal(again.sigmas(t)[name], s.sigmas(t)[name])
