@@ -8,7 +8,8 @@ import torch
 import yaml
 
 from disco_core.images.__main__ import main
-from disco_core.images.pipeline import RESULT_KEYS, ImagesConfig, load_config, run_images, sample_step
+from disco_core.images.config import ImagesConfig, load_config
+from disco_core.images.runner import RESULT_KEYS, run_images, sample_step
 
 torch.set_num_threads(1)
 
@@ -99,7 +100,7 @@ def test_images_package_stays_domain_free():
     import sys
 
     code = (
-        "import sys, disco_core.images.pipeline, disco_core.images.__main__\n"
+        "import sys, disco_core.images.runner, disco_core.images.__main__\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'discodock', 'rdkit', 'torch_geometric', 'e3nn'})\n"
         "assert not bad, bad\n"
     )
