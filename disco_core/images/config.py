@@ -59,13 +59,18 @@ class ImagesConfig:
     prior_layers: int = 2
     prior_heads: int = 4
     prior_dropout: float = 0.1
-    prior_temperature: float = 1.0
+    prior_temperature: float | None = None  # None: chosen among prior_temperatures on the held-out codes
+    prior_temperatures: list[float] = field(default_factory=lambda: [0.8, 0.9, 1.0, 1.1, 1.25])
     # sampling
     num_steps: int = 18  # Heun steps; NFE = 2 * num_steps - 1
     sigma_min: float = 0.002
     sigma_max: float = 80.0
     rho: float = 7.0
     n_samples: int = 1000
+    # Scrambled-Sobol starting noise (shared by all models) and the prior's codes by inverse CDF of its
+    # joint from one more Sobol coordinate, so a sample's code frequencies are the prior's own
+    # (unconditional priors with k^m <= 65,536); false: i.i.d. noise and ancestral draws.
+    quasi_random: bool = True
     oracle: bool = True  # also sample DisCo with the encoder's latents of the test images (upper bound)
     # metric
     classifier_steps: int = 1000
@@ -101,6 +106,10 @@ def _check_config(cfg: ImagesConfig, source: str | Path | None) -> None:
         raise ValueError(f"{where}: the DisCo model needs m >= 1 latents of k >= 2 codes, got m={cfg.m}, k={cfg.k}")
     if cfg.num_steps < 2 or cfg.train_steps < 1 or cfg.n_samples < 2:
         raise ValueError(f"{where}: need num_steps >= 2, train_steps >= 1 and n_samples >= 2")
+    if cfg.prior_temperature is not None and not cfg.prior_temperature > 0:
+        raise ValueError(f"{where}: prior_temperature must be > 0 (or null: chosen on held-out codes)")
+    if not cfg.prior_temperatures or min(cfg.prior_temperatures) <= 0:
+        raise ValueError(f"{where}: prior_temperatures must be a non-empty list of positive numbers")
     if not 0.0 <= cfg.latent_dropout <= 1.0:
         raise ValueError(f"{where}: latent_dropout must be in [0, 1], got {cfg.latent_dropout}")
 

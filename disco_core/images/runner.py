@@ -49,6 +49,7 @@ from disco_core.images.metrics import (
 from disco_core.images.models import num_classes_of
 from disco_core.images.sampling import sample_images, sampling_inputs, sigmas_for
 from disco_core.images.training import (
+    MAX_TABLE,
     generator_on,
     log,
     train_baseline,
@@ -57,6 +58,7 @@ from disco_core.images.training import (
     train_prior,
 )
 from disco_core.latents.quantize import codebook_perplexity, codes_to_onehot
+from disco_core.prior.joint import draw_by_inverse_cdf, joint_table
 from disco_core.training import load_checkpoint, seed_everything
 
 MODELS = ("baseline", "disco")
@@ -67,15 +69,24 @@ RESULT_KEYS = (
     "nfe",
     "curvature_baseline",
     "curvature_disco",
+    "curvature_disco_oracle",
     "codebook_perplexity",
     "prior_cross_entropy",
     "prior_val_cross_entropy",
+    "prior_temperature",
+    "prior_val_nll_by_temperature",
+    "prior_marginal_tv_fit",
+    "prior_marginal_tv_val",
+    "prior_marginal_tv_fit_val",
+    "codes_drawn_by",
     "class_accuracy_baseline",
     "class_accuracy_disco",
     "ambiguous_baseline",
     "ambiguous_disco",
+    "ambiguous_disco_oracle",
     "class_kl_baseline",
     "class_kl_disco",
+    "class_kl_disco_oracle",
     "classifier_test_accuracy",
     "n_samples",
     "n_test",
@@ -137,10 +148,11 @@ def train_step(
         codes = disco.encode_codes(train.images, cond)
         perplexity = codebook_perplexity(codes, cfg.k)
         log(f"  codebook perplexity {perplexity:.2f} of {cfg.k} codes (mean over {cfg.m} latents)", verbose)
+        torch.manual_seed(seed + 3_000_003)  # the prior's initial weights: the same in a full run and alone
         prior, fig = train_prior(cfg, codes, cond, generator=generator_on(seed + 3_000_003, device), verbose=verbose)
         save_model(out / "prior.pt", prior, cfg, step=fig["best_step"], extra={**extra, "codebook_perplexity": perplexity, **fig})
         figures.update(codebook_perplexity=perplexity, prior_cross_entropy=fig["cross_entropy"],
-                       prior_val_cross_entropy=fig["val_cross_entropy"])
+                       prior_val_cross_entropy=fig["val_cross_entropy"], prior_temperature=fig["temperature"])
     return figures
 
 
@@ -179,7 +191,7 @@ def sample_step(
         shape, num_classes = tuple(extra["shape"]), extra["num_classes"]
         count = n or cfg.n_samples
         sigmas = sigmas_for(cfg)
-        x_T, labels = sampling_inputs(cfg, shape, num_classes, n=count, seed=seed)
+        x_T, labels, u = sampling_inputs(cfg, shape, num_classes, n=count, seed=seed)
         x_T = x_T.to(device)
         cond = None if labels is None else nn.functional.one_hot(labels, num_classes).float().to(device)
         meta: dict[str, Any] = {}
@@ -188,9 +200,18 @@ def sample_step(
             images, curv, nfe = sample_images(model, x_T, sigmas.to(device), cond=cond)
         else:
             if name == "disco":
-                prior = load_prior(out)[0].to(device)
-                codes = prior.sample(cond, batch_size=count, temperature=cfg.prior_temperature,
-                                     generator=torch.Generator().manual_seed(seed + 7))
+                prior, prior_extra = load_prior(out)
+                prior.to(device)
+                temperature = cfg.prior_temperature if cfg.prior_temperature is not None else prior_extra.get("temperature", 1.0)
+                if u is not None and cond is None and prior.k**prior.m <= MAX_TABLE:
+                    seqs, probs = joint_table(prior, temperature=temperature, max_sequences=MAX_TABLE)
+                    codes = draw_by_inverse_cdf(seqs, probs, u.to(device))
+                    meta["codes_drawn_by"] = "inverse CDF of the tabulated prior at Sobol points"
+                else:
+                    codes = prior.sample(cond, batch_size=count, temperature=temperature,
+                                         generator=torch.Generator().manual_seed(seed + 7))
+                    meta["codes_drawn_by"] = "ancestral sampling"
+                meta["prior_temperature"] = float(temperature)
             else:  # oracle: the encoder's codes of the test images (an upper bound, not a generative model)
                 test = load_data(cfg)[1].to(device)
                 test_cond = test.onehot() if num_classes else None
@@ -203,9 +224,11 @@ def sample_step(
             latents = codes_to_onehot(codes, cfg.k)
             denoiser = GuidedDenoiser(denoiser=disco.denoiser, w=cfg.guidance) if cfg.guidance else disco.denoiser
             images, curv, nfe = sample_images(denoiser, x_T, sigmas.to(device), cond=cond, latents=latents)
+            if cfg.guidance:
+                nfe *= 2  # each guided evaluation runs the denoiser twice (with and without latents)
             meta["codebook_perplexity_samples"] = codebook_perplexity(codes.cpu(), cfg.k)
         if name != "baseline":
-            meta.update(prior_temperature=cfg.prior_temperature, guidance=cfg.guidance)
+            meta.update(guidance=cfg.guidance)
         meta.update(nfe=nfe, curvature=curv, n=count, num_steps=cfg.num_steps, seed=seed,
                     seconds=time.perf_counter() - t0)
         np.save(out / f"samples_{name}.npy", images.numpy())
@@ -250,15 +273,18 @@ def eval_step(out: str | Path, *, timing: dict[str, float] | None = None, verbos
     for name in names:
         images, labels, meta = _load_samples(out, name)
         result[f"fd_{name}"] = frechet_distance(extract_features(clf, images), test_features)
+        result[f"curvature_{name}"] = meta["curvature"]
+        stats = class_statistics(clf, images, class_freq)
+        result[f"ambiguous_{name}"] = stats["ambiguous"]
+        result[f"class_kl_{name}"] = stats["class_kl"]
         if name in MODELS:
-            result[f"curvature_{name}"] = meta["curvature"]
             nfes.add(meta["nfe"])
             result["n_samples"], result["seed"] = meta["n"], meta["seed"]
             if labels is not None:
                 result[f"class_accuracy_{name}"] = class_accuracy(clf, images, labels)
-            stats = class_statistics(clf, images, class_freq)
-            result[f"ambiguous_{name}"] = stats["ambiguous"]
-            result[f"class_kl_{name}"] = stats["class_kl"]
+        if name == "disco":
+            result["prior_temperature"] = meta.get("prior_temperature")
+            result["codes_drawn_by"] = meta.get("codes_drawn_by")
     if len(nfes) != 1:
         raise ValueError(f"{out}: baseline and DisCo samples were drawn at different NFE ({sorted(nfes)}); resample")
     result["nfe"] = nfes.pop()
@@ -268,6 +294,10 @@ def eval_step(out: str | Path, *, timing: dict[str, float] | None = None, verbos
         result["codebook_perplexity"] = prior_extra.get("codebook_perplexity")
         result["prior_cross_entropy"] = prior_extra.get("cross_entropy")
         result["prior_val_cross_entropy"] = prior_extra.get("val_cross_entropy")
+        for key in ("marginal_tv_fit", "marginal_tv_val", "marginal_tv_fit_val"):
+            result[f"prior_{key}"] = prior_extra.get(key)
+        nll = prior_extra.get("val_nll_by_temperature")
+        result["prior_val_nll_by_temperature"] = None if nll is None else {f"{k:g}": v for k, v in nll.items()}
     if timing is None and (out / "images.json").is_file():
         timing = {k: v for k, v in json.loads((out / "images.json").read_text()).items() if k in ("seconds", "cpu_seconds")}
     result.update(timing or {})

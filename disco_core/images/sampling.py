@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -18,13 +19,24 @@ def sigmas_for(cfg: ImagesConfig) -> torch.Tensor:
 
 def sampling_inputs(
     cfg: ImagesConfig, shape: tuple[int, int, int], num_classes: int, *, n: int, seed: int
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Starting noise ``x_T`` ``[n, C, H, W]`` (scaled to sigma_max) and, if conditional, balanced labels
-    ``[n]`` (class i % num_classes). Both models get the same, so their difference is the models'."""
-    g = torch.Generator().manual_seed(seed)
-    x_T = cfg.sigma_max * torch.randn((n, *shape), generator=g)
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Starting noise ``x_T`` ``[n, C, H, W]`` (scaled to sigma_max), balanced labels ``[n]`` (class
+    i % num_classes) when conditional, and uniforms ``u`` ``[n]`` for an inverse-CDF draw of the codes
+    (``None`` unless ``cfg.quasi_random``). Every model gets the same, so their difference is the models'.
+
+    With ``quasi_random`` the noise and ``u`` are the coordinates of one scrambled Sobol sequence (Gaussian
+    by the inverse normal CDF): the n samples cover the inputs more evenly than i.i.d. draws, for the
+    baseline and DisCo alike.
+    """
     labels = torch.arange(n) % num_classes if num_classes else None
-    return x_T, labels
+    dims = math.prod(shape)
+    if not cfg.quasi_random:
+        g = torch.Generator().manual_seed(seed)
+        return cfg.sigma_max * torch.randn((n, *shape), generator=g), labels, None
+    points = torch.quasirandom.SobolEngine(dims + 1, scramble=True, seed=seed).draw(n, dtype=torch.float64)
+    points = points.clamp(1e-7, 1 - 1e-7)
+    x_T = (cfg.sigma_max * torch.special.ndtri(points[:, :dims])).float().reshape(n, *shape)
+    return x_T, labels, points[:, dims]
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -33,7 +33,11 @@ from disco_core.images.models import (
 from disco_core.latents.dropout import drop_mask
 from disco_core.latents.quantize import quantize_global
 from disco_core.prior.ar_transformer import ARPrior
+from disco_core.prior.joint import choose_temperature, joint_table, marginal_gap, table_marginals
 from disco_core.training import EMA
+
+
+MAX_TABLE = 65536  # largest k^m whose joint is tabulated (16^4: ~5 s on one core)
 
 
 def log(msg: str, verbose: bool) -> None:
@@ -137,14 +141,14 @@ def train_disco(cfg: ImagesConfig, train: ImageSet, *, generator: torch.Generato
 
 def train_prior(
     cfg: ImagesConfig, codes: torch.Tensor, cond: torch.Tensor | None, *, generator: torch.Generator, verbose: bool = True
-) -> tuple[ARPrior, dict[str, float]]:
+) -> tuple[ARPrior, dict[str, Any]]:
     """Fit the AR prior to the frozen encoder's ``codes`` ``[N, m]`` (``cond``: one-hot classes or None).
 
     A seeded ``prior_val_fraction`` of the codes is held out; every ``prior_eval_every`` steps the
     held-out cross-entropy is measured and the best weights are kept (early stopping: a prior over a
     few thousand code sequences overfits quickly). Returns the prior (eval mode) and its figures:
     ``cross_entropy`` (training codes) and ``val_cross_entropy`` (held-out codes), in nats per token,
-    and ``best_step``.
+    and ``best_step``, plus ``prior_calibration``'s (the temperature chosen on the held-out codes).
     """
     n = codes.shape[0]
     order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.split_seed)).to(codes.device)
@@ -180,13 +184,53 @@ def train_prior(
         best_step = cfg.prior_steps
     prior.eval()
     with torch.no_grad():
-        figures = {"cross_entropy": float(prior.loss(*pick(fit_idx))), "val_cross_entropy": held_out(), "best_step": best_step}
+        figures: dict[str, Any] = {
+            "cross_entropy": float(prior.loss(*pick(fit_idx))), "val_cross_entropy": held_out(), "best_step": best_step,
+        }
     prior.eval()
+    figures.update(prior_calibration(cfg, prior, codes, fit_idx, val, cond))
     log(
         f"  [prior] best of {cfg.prior_steps} steps at {best_step}: cross-entropy {figures['cross_entropy']:.3f} train, "
-        f"{figures['val_cross_entropy']:.3f} held out (nats/token; uniform {math.log(cfg.k):.3f})", verbose,
+        f"{figures['val_cross_entropy']:.3f} held out (nats/token; uniform {math.log(cfg.k):.3f}); "
+        f"temperature {figures['temperature']:g} (held-out NLL "
+        + ", ".join(f"{t:g}: {v:.3f}" for t, v in figures["val_nll_by_temperature"].items()) + ")",
+        verbose,
     )
     return prior, figures
+
+
+def prior_calibration(
+    cfg: ImagesConfig,
+    prior: ARPrior,
+    codes: torch.Tensor,
+    fit_idx: torch.Tensor,
+    val: torch.Tensor,
+    cond: torch.Tensor | None,
+) -> dict[str, Any]:
+    """The prior's temperature, chosen on the held-out codes, and how well its code frequencies match.
+
+    ``temperature``: the candidate of ``prior_temperatures`` with the lowest held-out NLL (or the config's
+    fixed ``prior_temperature``); ``val_nll_by_temperature``. For an unconditional prior small enough to
+    tabulate: ``marginal_tv_fit`` / ``marginal_tv_val``, the total-variation distance between the prior's
+    per-latent code frequencies (at that temperature) and the encoder's on the fitted / held-out training
+    images (mean over latents), and ``marginal_tv_fit_val`` between those two image sets (the noise floor
+    of a held-out set this size).
+    """
+    vcond = None if cond is None else cond[val]
+    out: dict[str, Any] = {}
+    if len(val):
+        chosen, nll = choose_temperature(prior, codes[val], cfg.prior_temperatures, cond=vcond)
+        out["val_nll_by_temperature"] = nll
+    else:
+        chosen = 1.0
+    out["temperature"] = float(cfg.prior_temperature) if cfg.prior_temperature is not None else chosen
+    if cond is None and cfg.k**cfg.m <= MAX_TABLE and len(val):
+        seqs, probs = joint_table(prior, temperature=out["temperature"], max_sequences=MAX_TABLE)
+        marg = table_marginals(seqs, probs, cfg.k)
+        out["marginal_tv_fit"] = float(marginal_gap(marg, codes[fit_idx], cfg.k).mean())
+        out["marginal_tv_val"] = float(marginal_gap(marg, codes[val], cfg.k).mean())
+        out["marginal_tv_fit_val"] = float(marginal_gap(codes[fit_idx], codes[val], cfg.k).mean())
+    return out
 
 
 def train_feature_classifier(cfg: ImagesConfig, train: ImageSet, test: ImageSet, *, verbose: bool = True) -> tuple[FeatureClassifier, float]:
