@@ -6,7 +6,8 @@ whose U-Net also reads m global latents of k codes produced by an ``ImageEncoder
 p). An autoregressive transformer prior over the codes is fitted afterwards on codes of the frozen
 encoder. Both models are sampled with Heun's method on the probability-flow ODE from the *same* starting
 noise (and, for class-conditional models, the same labels); the DisCo model draws its latents from the
-prior. Sample quality is a Frechet distance in the features of a small classifier trained on the training
+prior, at the temperature chosen on held-out training codes, by inverse CDF of the prior's table at
+quasi-random points when ``quasi_random`` (so 1,000 codes come in the prior's own proportions). Sample quality is a Frechet distance in the features of a small classifier trained on the training
 split (``disco_core.images.metrics``; not ImageNet FID) against the held-out test split; the straightness
 of the ODE paths is the paper's mean curvature.
 
