@@ -12,7 +12,14 @@ import argparse
 import json
 import sys
 
-from disco_core.images.pipeline import MODELS, eval_step, load_config, run_images, sample_step, train_step
+from disco_core.images.config import load_config
+from disco_core.images.runner import (
+    MODELS,
+    eval_step,
+    run_images,
+    sample_step,
+    train_step,
+)
 from disco_core.training import CheckpointLoadError
 
 PARTS = ("classifier", "baseline", "disco", "prior")

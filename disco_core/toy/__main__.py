@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from disco_core.toy.experiment import load_config, run_toy
+from disco_core.toy.config import load_config
+from disco_core.toy.runner import run_toy
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,10 @@ import torch
 from torch import nn
 
 from disco_core.diffusion.loss import EDMLoss
+from disco_core.images.config import ImagesConfig
 from disco_core.images.encoder import ImageEncoder
-from disco_core.images.pipeline import DiscoImageModel, ImagesConfig, disco_loss
+from disco_core.images.models import DiscoImageModel
+from disco_core.images.training import disco_loss
 
 torch.set_num_threads(1)
 

@@ -8,7 +8,8 @@ import torch
 import yaml
 
 from disco_core.images.__main__ import main
-from disco_core.images.pipeline import RESULT_KEYS, ImagesConfig, load_config, run_images, sample_step
+from disco_core.images.config import ImagesConfig, load_config
+from disco_core.images.runner import RESULT_KEYS, eval_step, run_images, sample_step
 
 torch.set_num_threads(1)
 
@@ -43,6 +44,11 @@ def test_run_writes_images_json_and_figures(run_dir):
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         images = np.load(run_dir / f"samples_{name}.npy")
         assert images.shape == (TINY["n_samples"], 1, 8, 8) and np.abs(images).max() <= 1.0
+    # The prior's temperature was chosen on held-out training codes; its codes were drawn from its table.
+    assert result["prior_temperature"] in ImagesConfig().prior_temperatures
+    assert set(result["prior_val_nll_by_temperature"]) == {f"{t:g}" for t in ImagesConfig().prior_temperatures}
+    assert result["codes_drawn_by"].startswith("inverse CDF")
+    assert 0 <= result["prior_marginal_tv_val"] <= 1 and "curvature_disco_oracle" in result
     # The resolved config (sigma_data filled in from the data) sits beside the checkpoints.
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["sigma_data"] == pytest.approx(0.75, abs=0.02)
@@ -59,6 +65,26 @@ def test_sampling_is_deterministic_for_a_seed(run_dir):
         assert np.array_equal(a[m], b[m])
         assert not np.allclose(a[m], c[m])
     assert first["baseline"]["nfe"] == first["disco"]["nfe"]
+
+
+def test_run_equals_its_steps(run_dir, tmp_path):
+    """``run`` and ``train`` (parts in two calls) + ``sample`` give the same samples for the same seed."""
+    config = run_dir.parent / "tiny.yaml"
+    steps = tmp_path / "steps"
+    assert main(["train", "--config", str(config), "--out", str(steps), "--parts", "classifier,baseline,disco", "--quiet"]) == 0
+    assert main(["train", "--config", str(config), "--out", str(steps), "--parts", "prior", "--quiet"]) == 0
+    sample_step(steps, models=("baseline", "disco"), seed=0, verbose=False)
+    sample_step(run_dir, models=("baseline", "disco"), seed=0, verbose=False)
+    for m in ("baseline", "disco"):
+        assert np.array_equal(np.load(steps / f"samples_{m}.npy"), np.load(run_dir / f"samples_{m}.npy"))
+
+
+def test_guidance_counts_both_passes(run_dir):
+    info = sample_step(run_dir, models=("disco",), seed=0, n=4, num_steps=2, guidance=1.0, verbose=False)
+    assert info["disco"]["nfe"] == 2 * 3  # 3 Heun evaluations, each with and without the latents
+    sample_step(run_dir, models=("baseline",), seed=0, n=4, num_steps=2, verbose=False)
+    with pytest.raises(ValueError, match="different NFE"):
+        eval_step(run_dir, verbose=False)
 
 
 def test_sample_and_eval_subcommands(run_dir, capsys):
@@ -99,7 +125,7 @@ def test_images_package_stays_domain_free():
     import sys
 
     code = (
-        "import sys, disco_core.images.pipeline, disco_core.images.__main__\n"
+        "import sys, disco_core.images.runner, disco_core.images.__main__\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'discodock', 'rdkit', 'torch_geometric', 'e3nn'})\n"
         "assert not bad, bad\n"
     )
