@@ -47,14 +47,8 @@ def euler_step(
     return x + (sigma_next - sigma_cur) * ode_derivative(denoiser, x, sigma_cur, cond, latents)
 
 
-def heun_step(
-    denoiser: Denoiser,
-    x: torch.Tensor,
-    sigma_cur: float,
-    sigma_next: float,
-    cond: torch.Tensor | None = None,
-    latents: torch.Tensor | None = None,
-) -> torch.Tensor:
+def heun_step(denoiser: Denoiser, x: torch.Tensor, sigma_cur: float, sigma_next: float, cond=None,
+              latents=None) -> torch.Tensor:
     """One Heun (2nd-order) step; falls back to Euler when stepping to sigma = 0 (EDM Alg. 1).
 
     Costs 2 denoiser calls, or 1 on the final step to 0.

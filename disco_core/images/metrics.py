@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from disco_core.training.step import optimizer_step
 from torch import nn
 
 from disco_core.images.unet import _groups
@@ -84,9 +86,7 @@ def train_classifier(
         if noise_std > 0:
             x = x + noise_std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=_device_of(generator)).to(x.device)
         loss = F.cross_entropy(classifier(x), labels[idx.to(labels.device)])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss, classifier.parameters())
     return classifier.eval()
 
 

@@ -34,7 +34,7 @@ from disco_core.latents.dropout import drop_mask
 from disco_core.latents.quantize import quantize_global
 from disco_core.prior.ar_transformer import ARPrior
 from disco_core.prior.joint import choose_temperature, joint_table, marginal_gap, table_marginals
-from disco_core.training import EMA
+from disco_core.training import EMA, optimizer_step
 
 
 MAX_TABLE = 65536  # largest k^m whose joint is tabulated (16^4: ~5 s on one core)
@@ -80,9 +80,7 @@ def fit(
         idx = idx.to(data.images.device)
         cond = data.onehot(idx) if conditional else None
         loss = batch_loss(data.images[idx], cond, generator)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss, model.parameters())
         sched.step()
         ema.update(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
@@ -170,9 +168,7 @@ def train_prior(
     for step in range(1, cfg.prior_steps + 1):
         idx = torch.randint(0, fit_idx.shape[0], (cfg.prior_batch_size,), generator=generator, device=generator.device)
         loss = prior.loss(*pick(fit_idx[idx.to(codes.device)]))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss, prior.parameters())
         if n_val and (step % cfg.prior_eval_every == 0 or step == cfg.prior_steps):
             value = held_out()
             if value < best:

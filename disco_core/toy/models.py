@@ -78,13 +78,7 @@ class ToyMLP(nn.Module):
         blocks.append(nn.Linear(width, self.dim))
         self.net = nn.Sequential(*blocks)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        c_noise: torch.Tensor,
-        cond: torch.Tensor | None = None,
-        latents: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor, cond=None, latents=None) -> torch.Tensor:
         del cond  # the toy is unconditional
         parts = [self.x_emb(x), self.noise_emb(c_noise).to(x)]
         if self.m:

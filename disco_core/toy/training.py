@@ -19,7 +19,7 @@ from disco_core.prior.ar_transformer import ARPrior
 from disco_core.toy.config import ToyConfig
 from disco_core.toy.mixtures import RingMixture
 from disco_core.toy.models import ToyMLP
-from disco_core.training import EMA, seed_everything
+from disco_core.training import EMA, optimizer_step, seed_everything
 
 
 def log(msg: str, verbose: bool) -> None:
@@ -60,9 +60,7 @@ def _train(
     for step in range(cfg.train_steps):
         idx = torch.randint(0, data.shape[0], (cfg.batch_size,), generator=generator)
         loss = batch_loss(data[idx], generator)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss, model.parameters())
         sched.step()
         ema.update(model)
         running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
@@ -84,9 +82,7 @@ def _train_prior(
     for step in range(cfg.prior_steps):
         idx = torch.randperm(codes.shape[0], generator=generator)[:batch]
         loss = prior.loss(codes[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        optimizer_step(opt, loss, prior.parameters())
         sched.step()
     log(f"  [prior] {cfg.prior_steps} steps, final cross-entropy {loss.item():.4f} nats", verbose)
 
