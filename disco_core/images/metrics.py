@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from disco_core.training.step import optimizer_step
-from torch import nn
 
 from disco_core.images.unet import _groups
 
