@@ -64,6 +64,20 @@ def make_cfg():
     return make
 
 
+@pytest.fixture
+def build(make_cfg):
+    """``(cfg, model)``: a model class built on the tiny config with a latent mode, after seeding torch with 0;
+    ``double=True`` gives it in float64 and eval mode (for equivariance checks)."""
+
+    def make(cls, mode: str, *, double: bool = False):
+        cfg = make_cfg(mode)
+        torch.manual_seed(0)
+        model = cls(cfg)
+        return cfg, (model.double().eval() if double else model)
+
+    return make
+
+
 _COORDS = ((K.LIGAND, K.POS), (K.RECEPTOR, K.POS), (K.RECEPTOR, K.N_POS), (K.RECEPTOR, K.C_POS), (K.RECEPTOR, K.SC_POS))
 _FLOATS = ((K.LIGAND, K.X), (K.RECEPTOR, K.X), (K.LIGAND_BOND, K.EDGE_ATTR))
 

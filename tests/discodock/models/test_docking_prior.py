@@ -23,10 +23,8 @@ def some_codes(cfg, batch, seed=0):
 
 
 @pytest.mark.parametrize("mode", ["pointer", "global"])
-def test_prior_is_invariant(mode, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
-    cfg = make_cfg(mode)
-    torch.manual_seed(0)
-    prior = DockingPrior(cfg).double().eval()
+def test_prior_is_invariant(mode, complexes, collate, build, as_dtype, move, rigid_motion):
+    cfg, prior = build(DockingPrior, mode, double=True)
     batch = as_dtype(collate(complexes), torch.float64)
     rot, shift = rigid_motion(11)
     moved_batch = move(batch, rot, shift)
@@ -73,10 +71,8 @@ def test_global_log_probs_are_normalised(small_complex, collate, make_cfg):
 
 
 @pytest.mark.parametrize("mode", ["pointer", "global"])
-def test_sample_train_and_condition(mode, complexes, collate, make_cfg):
-    cfg = make_cfg(mode)
-    torch.manual_seed(0)
-    prior = DockingPrior(cfg)
+def test_sample_train_and_condition(mode, complexes, collate, build):
+    cfg, prior = build(DockingPrior, mode)
     batch = collate(complexes)
     codes = prior.sample(batch, temperature=1.5, generator=torch.Generator().manual_seed(0))
     assert codes.shape == (2, cfg.latent.m)

@@ -12,10 +12,8 @@ from discodock.models.score_net import ScoreNet
 
 
 @pytest.mark.parametrize("mode", ["pointer", "global"])
-def test_logits_are_invariant(mode, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
-    cfg = make_cfg(mode)
-    torch.manual_seed(0)
-    enc = LatentEncoder(cfg).double().eval()
+def test_logits_are_invariant(mode, complexes, collate, build, as_dtype, move, rigid_motion):
+    cfg, enc = build(LatentEncoder, mode, double=True)
     batch = as_dtype(collate(complexes), torch.float64)
     rot, shift = rigid_motion(7)
     with torch.no_grad():

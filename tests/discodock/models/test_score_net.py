@@ -104,10 +104,8 @@ def test_batch_matches_single_complexes(mode, complexes, collate, make_cfg):
 
 
 @pytest.mark.parametrize("mode", ["pointer", "global"])
-def test_gradient_reaches_every_parameter(mode, complexes, collate, make_cfg):
-    cfg = make_cfg(mode)
-    torch.manual_seed(0)
-    net = ScoreNet(cfg)
+def test_gradient_reaches_every_parameter(mode, complexes, collate, build):
+    cfg, net = build(ScoreNet, mode)
     batch = collate(complexes)
     # One kept and one dropped example, so the latent embedding and the null embedding both get used.
     out = net(batch, sigma=sigma_for(2), latents=fixed_latents(cfg, batch, keep=[True, False]))
