@@ -23,16 +23,21 @@ def test_logits_shape_any_image_size_and_class_input():
     assert not torch.allclose(enc_c(x, y), enc_c(x, y.roll(1, dims=1)))
 
 
-def test_gradient_flows_from_the_denoising_loss_into_the_encoder():
+def _unzeroed_model(*, m: int) -> DiscoImageModel:
+    """A small DisCo image model whose zero-initialised output layers got weights, as one optimiser step
+    would give them (at step 0 they block every upstream gradient)."""
     torch.manual_seed(0)
-    cfg = ImagesConfig(channels=8, channel_mult=[1, 2], m=3, k=4, encoder_channels=[8, 16], sigma_data=0.75)
+    cfg = ImagesConfig(channels=8, channel_mult=[1, 2], m=m, k=4, encoder_channels=[8, 16], sigma_data=0.75)
     model = DiscoImageModel(cfg=cfg, shape=(1, 8, 8), num_classes=0)
-    # Zero-initialised output layers block every upstream gradient at step 0; give them weights as one
-    # optimiser step would.
     for module in model.denoiser.modules():
         if isinstance(module, nn.Conv2d) and float(module.weight.detach().abs().sum()) == 0:
             with torch.no_grad():
                 module.weight.normal_(0, 0.1)
+    return model
+
+
+def test_gradient_flows_from_the_denoising_loss_into_the_encoder():
+    model = _unzeroed_model(m=3)
     g = torch.Generator().manual_seed(0)
     x0 = torch.rand(16, 1, 8, 8) * 2 - 1
     loss = disco_loss(model, EDMLoss(sigma_data=0.75), x0, None, g, temperature=1.0, latent_dropout=0.0)
@@ -45,13 +50,7 @@ def test_gradient_flows_from_the_denoising_loss_into_the_encoder():
 
 
 def test_fully_dropped_latents_cut_the_encoder_off():
-    torch.manual_seed(0)
-    cfg = ImagesConfig(channels=8, channel_mult=[1, 2], m=2, k=4, encoder_channels=[8, 16], sigma_data=0.75)
-    model = DiscoImageModel(cfg=cfg, shape=(1, 8, 8), num_classes=0)
-    for module in model.denoiser.modules():
-        if isinstance(module, nn.Conv2d) and float(module.weight.detach().abs().sum()) == 0:
-            with torch.no_grad():
-                module.weight.normal_(0, 0.1)
+    model = _unzeroed_model(m=2)
     x0 = torch.rand(8, 1, 8, 8) * 2 - 1
     loss = disco_loss(model, EDMLoss(sigma_data=0.75), x0, None, torch.Generator().manual_seed(1), temperature=1.0, latent_dropout=1.0)
     loss.backward()
