@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of baseline,disco,disco_oracle")
     sample.add_argument("--n", type=int, default=None, help="number of samples (default: the config's n_samples)")
     sample.add_argument("--steps", type=int, default=None, help="Heun steps (default: the config's num_steps)")
-    sample.add_argument("--prior-temperature", type=float, default=None, help="temperature of the latent prior")
+    sample.add_argument("--prior-temperature", type=float, default=None, help="temperature of the latent prior (default: the one chosen on held-out training codes, in prior.pt)")
     sample.add_argument("--guidance", type=float, default=None, help="classifier-free guidance weight over the latents")
     return parser
 

@@ -8,7 +8,6 @@ the AR prior to the frozen encoder's codes with early stopping on held-out train
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Callable
 
 import torch
@@ -35,6 +34,7 @@ from disco_core.latents.quantize import quantize_global
 from disco_core.prior.ar_transformer import ARPrior
 from disco_core.prior.joint import choose_temperature, joint_table, marginal_gap, table_marginals
 from disco_core.training import EMA, optimizer_step
+from disco_core.training.fit import fit_with_ema
 
 
 MAX_TABLE = 65536  # largest k^m whose joint is tabulated (16^4: ~5 s on one core)
@@ -64,29 +64,20 @@ def fit(
     generator: torch.Generator,
     verbose: bool = True,
 ) -> EMA:
-    """Adam with cosine decay over ``steps`` random batches; returns the EMA of ``model``'s weights.
+    """``fit_with_ema`` over random batches of ``data``; returns the EMA of ``model``'s weights.
 
     ``batch_loss(x0, cond, generator)`` gives the scalar loss of one batch (``cond``: one-hot classes
     or None). Both denoisers go through here, so they get the same budget.
     """
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps)))
-    ema = EMA(model, decay=ema_decay, warmup=True)
-    model.train()
-    running, t0 = None, time.perf_counter()
-    report_every = max(steps // 5, 1)
-    for step in range(steps):
-        idx = torch.randint(0, len(data), (batch_size,), generator=generator, device=generator.device)
+
+    def loss_of(idx: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         idx = idx.to(data.images.device)
-        cond = data.onehot(idx) if conditional else None
-        loss = batch_loss(data.images[idx], cond, generator)
-        optimizer_step(opt, loss, model.parameters())
-        sched.step()
-        ema.update(model)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if (step + 1) % report_every == 0 or step + 1 == steps:
-            log(f"  [{name}] step {step + 1}/{steps}  loss {running:.4f}  ({time.perf_counter() - t0:.0f} s)", verbose)
-    return ema
+        return batch_loss(data.images[idx], data.onehot(idx) if conditional else None, g)
+
+    return fit_with_ema(
+        model, loss_of, n=len(data), steps=steps, batch_size=batch_size, lr=lr, ema_decay=ema_decay,
+        generator=generator, name=name, verbose=verbose,
+    )
 
 
 def disco_loss(

@@ -20,6 +20,7 @@ from disco_core.toy.config import ToyConfig
 from disco_core.toy.mixtures import RingMixture
 from disco_core.toy.models import ToyMLP
 from disco_core.training import EMA, optimizer_step, seed_everything
+from disco_core.training.fit import fit_with_ema
 
 
 def log(msg: str, verbose: bool) -> None:
@@ -49,24 +50,11 @@ def _train(
     generator: torch.Generator,
     verbose: bool,
 ) -> EMA:
-    """Adam with cosine decay; returns the EMA of ``model``'s weights. Both variants go through here."""
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, cfg.train_steps) / cfg.train_steps))
+    """``fit_with_ema`` over random batches of ``data``. Both variants go through here."""
+    return fit_with_ema(
+        model, lambda idx, g: batch_loss(data[idx], g), n=data.shape[0], steps=cfg.train_steps,
+        batch_size=cfg.batch_size, lr=cfg.lr, ema_decay=cfg.ema_decay, generator=generator, name=name, verbose=verbose,
     )
-    ema = EMA(model, decay=cfg.ema_decay, warmup=True)
-    running = None
-    report_every = max(cfg.train_steps // 5, 1)
-    for step in range(cfg.train_steps):
-        idx = torch.randint(0, data.shape[0], (cfg.batch_size,), generator=generator)
-        loss = batch_loss(data[idx], generator)
-        optimizer_step(opt, loss, model.parameters())
-        sched.step()
-        ema.update(model)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if (step + 1) % report_every == 0 or step + 1 == cfg.train_steps:
-            log(f"  [{name}] step {step + 1}/{cfg.train_steps}  loss {running:.4f}", verbose)
-    return ema
 
 
 def _train_prior(

@@ -1,4 +1,4 @@
-"""disco_core.training: seeding, EMA, learning-rate decay, atomic checkpoints with config, resume, progress bar, JSONL log."""
+"""disco_core.training: seeding, EMA, learning-rate decay, a small experiment loop (fit.fit_with_ema), atomic checkpoints with config, resume, progress bar, JSONL log."""
 
 from disco_core.training.checkpoint import CheckpointLoadError, load_checkpoint, save_checkpoint
 from disco_core.training.ema import EMA
