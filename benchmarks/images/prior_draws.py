@@ -1,6 +1,6 @@
 """How much of DisCo's FD on digits is the draw of the codes: one trained prior, several draws, one decoder.
 
-    python benchmarks/images_prior_draws.py runs/digits_s1 --draws 4
+    python benchmarks/images/prior_draws.py runs/digits_s1 --draws 4
 
 For a finished run folder (``disco.pt``, ``prior.pt``, ``classifier.pt``) this decodes, from the same
 starting noise and at the prior's chosen temperature: ``--draws`` i.i.d. ancestral draws of the prior

@@ -1,7 +1,7 @@
 """The digits results table over seeds, with mean and range, and its figure, from finished run folders.
 
     for s in 0 1 2; do python -m disco_core.images run --config configs/images/digits.yaml --out runs/digits_s$s --seed $s; done
-    python benchmarks/images_seeds.py runs/digits_s0 runs/digits_s1 runs/digits_s2 --out docs/images_digits_seeds.png
+    python benchmarks/images/seeds.py runs/digits_s0 runs/digits_s1 runs/digits_s2 --out docs/images_digits_seeds.png
 
 Prints a markdown table (one column per seed, then mean and range) of FD for the baseline, DisCo with
 latents from the prior and DisCo with oracle latents, the share of samples the classifier is unsure of,
