@@ -8,17 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
 from discodock.errors import ConfigError, InputError
 
 
 def _center(text: str) -> tuple[float, float, float]:
     try:
-        xyz = tuple(float(v) for v in str(text).replace(";", ",").split(","))
-    except ValueError:
-        xyz = ()
-    if len(xyz) != 3:
-        raise argparse.ArgumentTypeError(f"expected X,Y,Z in Angstrom, got {text!r}")
-    return xyz  # type: ignore[return-value]
+        return parse_center(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,6 +48,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")
     p.add_argument("--add-hs", action="store_true", help="write hydrogens (with coordinates) in the SDFs")
     p.add_argument("--max-heavy-atoms", type=int, default=150, help="refuse larger ligands (default 150)")
+    p.add_argument("--ligand-index", type=int, default=None, metavar="N",
+                   help="dock molecule N (1 = first) of a multi-molecule .sdf/.mol2 (default: the first, with a "
+                        "warning)")
+    p.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
+                   help="hetero groups kept in the receptor Vina refines and ranks against (default auto: metals "
+                        "and common cofactors within 10 A of the site). The model itself sees residues only")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -80,23 +84,6 @@ def _check_settings(args: argparse.Namespace) -> None:
         raise InputError(out, f"output folder is not writable ({err.strerror or err})") from None
 
 
-def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "CSV file not found")
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = [f.strip() for f in (reader.fieldnames or [])]
-        missing = [c for c in ("complex_name", "protein_path", "ligand") if c not in fields]
-        if missing:
-            raise InputError(path, f"CSV lacks the column(s) {', '.join(missing)} "
-                             "(needs complex_name, protein_path, ligand [, pocket_center])")
-        rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
-    if not rows:
-        raise InputError(path, "CSV has no rows")
-    return rows
-
-
 def _print_warnings(name: str, result) -> None:
     """What the run had to do differently from what was asked (e.g. no Vina for a boron ligand), on stderr."""
     for warning in result.info.get("warnings", []):
@@ -118,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
+        ligand_index=args.ligand_index, keep_het=args.keep_het,
     )
     dockers = {}
 
@@ -155,18 +143,9 @@ def run(args: argparse.Namespace) -> int:
             name = row.get("complex_name") or f"row{i + 1}"
             t0 = time.perf_counter()
             try:
-                center = _center(row["pocket_center"]) if row.get("pocket_center") else None
-                if not row.get("protein_path") or not row.get("ligand"):
-                    raise InputError(args.csv, f"row {i + 1} ({name}): empty protein_path or ligand")
-                protein = row["protein_path"]
-                if not Path(protein).is_absolute() and not Path(protein).exists():
-                    protein = str(Path(args.csv).parent / protein)  # paths relative to the CSV
-                ligand = row["ligand"]
-                cand = Path(args.csv).parent / ligand
-                if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
-                        and cand.exists():
-                    ligand = str(cand)
-                result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
+                entry = resolve_row(row, i, csv_path=args.csv)  # paths relative to the CSV
+                center, protein = entry.pocket_center, entry.protein
+                result = docker_for(center).dock(protein, entry.ligand, name=name, pocket_center=center,
                                                  settings=settings, seed=args.seed)
                 folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
                 _print_warnings(name, result)

@@ -94,34 +94,13 @@ def _element(line: str) -> str:
 
 
 def read_pdb_atoms(protein: str | Path) -> list[PDBAtom]:
-    """ATOM/HETATM records of a PDB file (``.pdb`` or ``.pdb.gz``): first alternate location only."""
+    """ATOM/HETATM records of a .pdb/.cif file (optionally gzipped) as the model's reader sees them: the first
+    model, the highest-occupancy alternate location (``discodock.data.parsing.read_receptor_atoms``)."""
+    from discodock.data.parsing import read_receptor_atoms
+
     path = Path(protein)
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise ProteinError(path, f"cannot read protein file ({err})") from err
-    atoms, seen = [], set()
-    for line in lines:
-        if line.startswith("ENDMDL"):  # NMR-style files: the first model only
-            break
-        if not line.startswith(("ATOM  ", "HETATM")):
-            continue
-        try:
-            xyz = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
-            resseq = int(line[22:26])
-        except ValueError as err:
-            raise ProteinError(path, f"malformed coordinate record: {line.strip()!r}") from err
-        if not all(np.isfinite(xyz)):
-            raise ProteinError(path, f"non-finite coordinates in record: {line.strip()!r}")
-        name, resname, chain, icode = line[12:16].strip(), line[17:20].strip(), line[21], line[26]
-        key = (chain, resseq, icode, resname, name)
-        if key in seen:  # a second alternate location of an atom already kept
-            continue
-        seen.add(key)
-        atoms.append(PDBAtom(line[:6].strip(), name, resname, chain, resseq, icode, xyz, _element(line)))
-    if not any(a.element != "H" for a in atoms):
+    atoms = [PDBAtom(*a) for a in read_receptor_atoms(path)]
+    if not any(a.element not in ("H", "D") for a in atoms):
         raise ProteinError(path, "no heavy atoms in ATOM/HETATM records")
     return atoms
 
@@ -130,16 +109,19 @@ def _pdbqt_line(serial: int, atom: PDBAtom, xyz, ad_type: str) -> str:
     name = atom.name if len(atom.name) == 4 or len(atom.element) == 2 else " " + atom.name
     resseq = atom.resseq if -999 <= atom.resseq <= 9999 else atom.resseq % 10000  # keep the 4 columns
     return (
-        f"ATOM  {serial % 100000:5d} {name:<4s} {atom.resname:>3s} {atom.chain}{resseq:4d}"
-        f"{atom.icode}   {xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00    {0.0:+6.3f} {ad_type:<2s}"
+        f"ATOM  {serial % 100000:5d} {name[:4]:<4s} {atom.resname[:3]:>3s} {(atom.chain or ' ')[:1]}{resseq:4d}"
+        f"{(atom.icode or ' ')[:1]}   {xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00    {0.0:+6.3f} {ad_type:<2s}"
     )
 
 
-def receptor_pdbqt(protein: str | Path) -> str:
-    """A rigid-receptor PDBQT for Vina from a PDB file (see the module docstring for what is kept)."""
+def receptor_pdbqt(protein: str | Path, *, drop_residues: frozenset = frozenset()) -> str:
+    """A rigid-receptor PDBQT for Vina from a PDB file (see the module docstring for what is kept).
+    ``drop_residues``: hetero groups left out, as ``(chain, number, insertion code, name)`` keys
+    (``discodock.data.hetero``: the ``--keep-het`` choice)."""
     from scipy.spatial import cKDTree
 
-    atoms = [a for a in read_pdb_atoms(protein) if a.resname not in WATER_NAMES]
+    atoms = [a for a in read_pdb_atoms(protein) if a.resname not in WATER_NAMES
+             and (a.chain, a.resseq, a.icode.strip(), a.resname) not in drop_residues]
     heavy = [a for a in atoms if a.element not in ("H", "D")]
     hydrogens = [a for a in atoms if a.element in ("H", "D")]
     heavy_xyz = np.array([a.xyz for a in heavy])
@@ -271,11 +253,12 @@ class VinaReceptor:
         scoring: Vina scoring function name (``vina`` or ``vinardo``).
     """
 
-    def __init__(self, *, protein: str | Path, cpu: int = 1, scoring: str = "vina"):
+    def __init__(self, *, protein: str | Path, cpu: int = 1, scoring: str = "vina",
+                 drop_residues: frozenset = frozenset()):
         self.protein = Path(protein)
         self.cpu = int(cpu)
         self.scoring = scoring
-        text = receptor_pdbqt(self.protein)
+        text = receptor_pdbqt(self.protein, drop_residues=drop_residues)
         self._tmp = tempfile.TemporaryDirectory(prefix="discodock_vina_")
         weakref.finalize(self, self._tmp.cleanup)
         self.pdbqt_path = Path(self._tmp.name) / "receptor.pdbqt"
@@ -377,16 +360,18 @@ class VinaReceptor:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_receptor(path: str, mtime_ns: int, cpu: int, scoring: str) -> VinaReceptor:
-    return VinaReceptor(protein=path, cpu=cpu, scoring=scoring)
+def _cached_receptor(path: str, mtime_ns: int, cpu: int, scoring: str, drop_residues: frozenset) -> VinaReceptor:
+    return VinaReceptor(protein=path, cpu=cpu, scoring=scoring, drop_residues=drop_residues)
 
 
-def get_receptor(protein: str | Path, *, cpu: int = 1, scoring: str = "vina") -> VinaReceptor:
-    """A :class:`VinaReceptor` for ``protein``, prepared once per process and file version."""
+def get_receptor(protein: str | Path, *, cpu: int = 1, scoring: str = "vina",
+                 drop_residues: frozenset = frozenset()) -> VinaReceptor:
+    """A :class:`VinaReceptor` for ``protein`` without the hetero groups ``drop_residues``, prepared once per
+    process and file version."""
     path = Path(protein).resolve()
     if not path.is_file():
         raise ProteinError(protein, "protein file not found")
-    return _cached_receptor(str(path), path.stat().st_mtime_ns, int(cpu), scoring)
+    return _cached_receptor(str(path), path.stat().st_mtime_ns, int(cpu), scoring, frozenset(drop_residues))
 
 
 def vina_dock(
@@ -399,13 +384,14 @@ def vina_dock(
     num_poses: int = 10,
     seed: int = 0,
     cpu: int = 1,
+    drop_residues: frozenset = frozenset(),
 ) -> list[VinaPose]:
     """Dock ``ligand`` (a 3D conformer) into ``protein`` with Vina; poses ranked best first.
 
     With ``center`` (Angstrom) the search box is a cube of edge ``box_size`` there (pocket mode); without
     it the box covers the whole protein (blind mode, see :meth:`VinaReceptor.blind_box`).
     """
-    receptor = get_receptor(protein, cpu=cpu)
+    receptor = get_receptor(protein, cpu=cpu, drop_residues=drop_residues)
     if center is None:
         center, size = receptor.blind_box()
     else:
