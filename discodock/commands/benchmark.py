@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discodock: Vina local optimisation of each pose (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
+    parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
+                        help="hetero groups in the receptor Vina docks / refines against, for both methods "
+                             "(default auto; the README tables before 2026-12-07 kept all: 'all')")
     parser.add_argument("--timeout", type=float, default=None, metavar="MIN",
                         help="wall-clock minutes a complex may take in its worker; one that runs longer is "
                              "stopped and recorded as failed (a miss in every rate). Default: no limit")
@@ -89,6 +92,7 @@ class BenchmarkSettings:
     rank: str | None = None  # discodock: confidence | vina (None: the checkpoint's default)
     refine: str | None = None  # discodock: none | vina (None: the checkpoint's default)
     timeout_minutes: float | None = None  # wall-clock limit per complex (None: none)
+    keep_het: str = "auto"  # hetero groups in Vina's receptor, for both methods (discodock.data.hetero)
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,12 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     """Run the method: (ranked pose Mols, their confidence/score)."""
     centre = crystal.GetConformer().GetPositions().mean(0) if settings.pocket else None
     if settings.method == "vina":
+        from discodock.data.hetero import choose_hetero
+        from discodock.data.parsing import load_protein
         from discodock.eval.vina_baseline import POCKET_BOX_SIZE, get_receptor
 
-        receptor = get_receptor(entry.protein, cpu=settings.threads)
+        _, dropped = choose_hetero(load_protein(entry.protein).hetero, settings.keep_het, site=centre)
+        receptor = get_receptor(entry.protein, cpu=settings.threads, drop_residues=frozenset(g.key for g in dropped))
         centre, size = receptor.blind_box() if centre is None else (centre, POCKET_BOX_SIZE)
         poses = receptor.dock(ligand, center=centre, size=size, exhaustiveness=settings.exhaustiveness,
                               num_poses=settings.samples, seed=settings.seed)
@@ -194,7 +201,8 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     ranked = dock_for_benchmark(
         entry.protein, ligand, checkpoint=settings.checkpoint, samples=settings.samples,
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
-        seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine, **extra,
+        seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine,
+        keep_het=settings.keep_het, **extra,
     )
     return [m for m, _ in ranked], [None if c is None else float(c) for _, c in ranked]
 
@@ -404,13 +412,16 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(args.checkpoint, "checkpoint file not found")
     workers = max(0, int(args.workers))
     threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    from discodock.data.hetero import parse_keep_het
+
+    parse_keep_het(args.keep_het)  # a bad value fails here, not once per complex
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
         label=method_label(args.method, args.latents, args.pocket) + ("-refined" if args.refine == "vina" else ""),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
-        timeout_minutes=args.timeout,
+        timeout_minutes=args.timeout, keep_het=args.keep_het,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)

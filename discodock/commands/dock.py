@@ -74,6 +74,13 @@ def _check_settings(args: argparse.Namespace) -> None:
         raise ConfigError("--steps", f"must be at least 1, got {args.steps}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
+    if args.ligand_index is not None and args.ligand_index < 1:
+        raise ConfigError("--ligand-index", f"must be at least 1 (the first molecule), got {args.ligand_index}")
+    if args.max_heavy_atoms < 1:
+        raise ConfigError("--max-heavy-atoms", f"must be at least 1, got {args.max_heavy_atoms}")
+    from discodock.data.hetero import parse_keep_het
+
+    parse_keep_het(args.keep_het)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -218,7 +218,7 @@ def _read_first_model(path: Path):
     except UnicodeDecodeError:
         raise ProteinError(path, "atom, residue or chain names contain bytes that are not text (UTF-8)") from None
     if n_alt:
-        warnings.append(f"alternate locations in {n_alt} residues; the highest-occupancy one is used")
+        warnings.append(f"alternate locations in {n_alt} residue(s); the highest-occupancy one is used")
     structure.remove_alternative_conformations()  # clears the flags; also keeps the first point mutation
     return structure[0], warnings
 
@@ -325,9 +325,9 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
     if unknown:
         warnings.append(f"unknown residues read as UNK (no residue type for the model): {_examples(sorted(unknown))}")
     if no_ca:
-        warnings.append(f"{len(no_ca)} amino-acid residues without a C-alpha skipped: {_examples(no_ca)}")
+        warnings.append(f"{len(no_ca)} amino-acid residue(s) without a C-alpha skipped: {_examples(no_ca)}")
     if incomplete:
-        warnings.append(f"{len(incomplete)} residues lack side-chain atoms (the model uses the backbone; Vina "
+        warnings.append(f"{len(incomplete)} residue(s) lack side-chain atoms (the model uses the backbone; Vina "
                         f"sees only the atoms present): {_examples(incomplete)}")
     protein = Protein(
         name=_strip_suffixes(path),

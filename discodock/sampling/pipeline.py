@@ -54,6 +54,8 @@ class DockSettings:
     rank: str | None = None  # confidence | vina; None: the checkpoint's default
     batch_size: int | None = None
     max_heavy_atoms: int = 150
+    ligand_index: int | None = None  # record of a multi-molecule SDF/mol2 (1 = first; None: first, warned)
+    keep_het: str = "auto"  # hetero groups in Vina's receptor: auto | none | all | "HEM,NAD,ZN" (data.hetero)
     progress: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -96,7 +98,7 @@ class Docker:
 
         protein = load_protein(protein_path)
         mol = ligand_spec if isinstance(ligand_spec, Chem.Mol) else load_ligand(
-            ligand_spec, max_heavy_atoms=settings.max_heavy_atoms)
+            ligand_spec, max_heavy_atoms=settings.max_heavy_atoms, index=settings.ligand_index)
         if pocket_center is None and not self.supports_blind:
             raise InputError(protein_path, "this checkpoint was trained for pocket docking; give the binding "
                                            "site with --pocket-center X,Y,Z (Angstrom)")
@@ -113,7 +115,7 @@ class Docker:
             receptor_max_neighbours=self.cfg.data.receptor_max_neighbours, name=name, crystal_pos=crystal,
         )
         data[CONFORMER_POS] = data[K.LIGAND][K.POS].clone()
-        return data, mol
+        return data, mol, protein
 
     @torch.no_grad()
     def sample(self, data, *, settings: DockSettings, generator: torch.Generator) -> torch.Tensor:
@@ -155,7 +157,7 @@ class Docker:
         return models.prior.to_latents(batch, codes)
 
     def rank(self, data, mol: Chem.Mol, positions: torch.Tensor, *, protein_path, settings: DockSettings,
-             info: dict) -> list[RankedPose]:
+             info: dict, drop_het: frozenset = frozenset()) -> list[RankedPose]:
         """Score every pose (confidence model or Vina), optionally refine with Vina, best first."""
         from discodock.eval.vina_baseline import get_receptor, vina_untyped_elements
 
@@ -174,7 +176,7 @@ class Docker:
                 + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
         poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
         if "vina" in (method, refine):
-            receptor = get_receptor(protein_path)
+            receptor = get_receptor(protein_path, drop_residues=drop_het)
             if refine == "vina":
                 for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
                     p.mol, p.vina_score = refined.mol, refined.score
@@ -200,8 +202,15 @@ class Docker:
             raise ConfigError("--samples", f"must be at least 1, got {settings.samples}")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        data, mol = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
-                               settings=settings, seed=seed, crystal_mol=crystal_mol)
+        from discodock.data.hetero import choose_hetero, describe
+        from discodock.data.parsing import ligand_warnings
+
+        data, mol, protein = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
+                                        settings=settings, seed=seed, crystal_mol=crystal_mol)
+        het_kept, het_dropped = choose_hetero(protein.hetero, settings.keep_het, site=pocket_center)
+        input_warnings = [f"receptor: {w}" for w in protein.warnings] + [f"ligand: {w}" for w in ligand_warnings(mol)]
+        if het_kept or het_dropped:
+            input_warnings.append(f"receptor: {describe(het_kept, het_dropped)}")
         timings["prepare_s"] = time.perf_counter() - t0
         torch.manual_seed(seed)  # any op without an explicit generator stays reproducible too
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -218,10 +227,13 @@ class Docker:
             "pocket_center": None if pocket_center is None else [float(v) for v in pocket_center],
             "pocket_radius": (settings.pocket_radius or self.cfg.data.pocket_radius) if pocket_center is not None else None,
             "receptor_residues": int(data[K.RECEPTOR][K.POS].shape[0]),
-            "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings),
+            "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings) + input_warnings,
+            "receptor_hetero": {"keep_het": settings.keep_het, "kept_for_vina": [g.label for g in het_kept],
+                                "dropped": [g.label for g in het_dropped], "model_nodes": "residues only"},
         }
         t2 = time.perf_counter()
-        poses = self.rank(data, mol, positions, protein_path=protein_path, settings=settings, info=info)
+        poses = self.rank(data, mol, positions, protein_path=protein_path, settings=settings, info=info,
+                          drop_het=frozenset(g.key for g in het_dropped))
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings
@@ -249,7 +261,7 @@ _DOCKERS: dict[tuple[str, str], Docker] = {}  # per process: load each checkpoin
 def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, samples: int = 10,
                        latents: str = "prior", pocket_center=None, seed: int = 0, device: str = "auto",
                        crystal_mol: Chem.Mol | None = None, rank: str | None = None,
-                       refine: str | None = None) -> list[tuple[Chem.Mol, float]]:
+                       refine: str | None = None, keep_het: str = "auto") -> list[tuple[Chem.Mol, float]]:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, for ``discodock benchmark``."""
     blind = pocket_center is None
     key = (str(checkpoint or default_weights(blind=blind)), str(device))
@@ -257,7 +269,7 @@ def dock_for_benchmark(protein_path, ligand_mol: Chem.Mol, *, checkpoint=None, s
         _DOCKERS[key] = load_docker(checkpoint, device=device, blind=blind)
     docker = _DOCKERS[key]
     settings = DockSettings(samples=samples, latents=latents, steps=docker.cfg.sampling.steps, rank=rank,
-                            refine=refine)
+                            refine=refine, keep_het=keep_het)
     result = docker.dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                          settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
     return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]
