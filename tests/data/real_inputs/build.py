@@ -81,14 +81,18 @@ def main() -> None:
         write_pdb(st, OUT / f"{cid}_crop.pdb")
         Chem.MolToMolFile(lig, str(OUT / f"{cid}_ligand.sdf"))
 
-    # Amber-style names (as tleap / pdb4amber write them): HIS -> HIE/HID/HIP, disulfide CYS -> CYX.
+    # Amber-style names (as tleap / pdb4amber write them): HIS -> HIE/HID/HIP, disulfide CYS -> CYX, and one
+    # protonated ASP/GLU/neutral LYS -> ASH/GLH/LYN.
     st, _ = crop("1GKC_NFH", "astex_diverse_set")
     names = iter(["HIE", "HID", "HIP"] * 50)
+    protonated = {"ASP": "ASH", "GLU": "GLH", "LYS": "LYN"}  # the first of each
     for res in [r for ch in st[0] for r in ch]:
         if res.name == "HIS":
             res.name = next(names)
         elif res.name == "CYS":
             res.name = "CYX"
+        elif res.name in protonated:
+            res.name = protonated.pop(res.name)
     write_pdb(st, OUT / "amber_names_1gkc.pdb")
 
     # Alternate locations: every 3rd residue gets a second conformer B (occupancy 0.6, shifted 0.8 A) and A
