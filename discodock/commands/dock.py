@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
+from discodock.data.batch_rows import finished_result, parse_center, read_batch_csv, resolve_row
 from discodock.errors import ConfigError, InputError
 
 
@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
                    help="hetero groups kept in the receptor Vina refines and ranks against (default auto: metals "
                         "and common cofactors within 10 A of the site). The model itself sees residues only")
+    p.add_argument("--no-resume", action="store_true",
+                   help="batch: re-dock every row (default: rows already finished in OUT with the same inputs and "
+                        "settings are kept, so a killed batch resumes)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -152,6 +155,16 @@ def run(args: argparse.Namespace) -> int:
             try:
                 entry = resolve_row(row, i, csv_path=args.csv)  # paths relative to the CSV
                 center, protein = entry.pocket_center, entry.protein
+                expected = {"protein": protein, "ligand": entry.ligand, "pocket_center": None if center is None
+                            else [float(v) for v in center], "seed": args.seed, "keep_het": settings.keep_het,
+                            **{k: getattr(settings, k) for k in ("ligand_index", "samples", "steps", "latents",
+                                                                 "prior_temperature", "temperature", "ode")}}
+                done = None if args.no_resume else finished_result(out, name, expected)
+                if done is not None:  # a re-run of a killed batch: this row was finished with the same settings
+                    writer.writerow([name, "ok", done, "0.00", str(out / name)])
+                    fh.flush()
+                    n_ok += 1
+                    continue
                 result = docker_for(center).dock(protein, entry.ligand, name=name, pocket_center=center,
                                                  settings=settings, seed=args.seed)
                 folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)

@@ -228,6 +228,10 @@ class Docker:
             "pocket_radius": (settings.pocket_radius or self.cfg.data.pocket_radius) if pocket_center is not None else None,
             "receptor_residues": int(data[K.RECEPTOR][K.POS].shape[0]),
             "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings) + input_warnings,
+            "protein": str(protein_path),
+            "ligand": ligand_spec.GetProp("source") if isinstance(ligand_spec, Chem.Mol) and ligand_spec.HasProp("source")
+            else str(ligand_spec) if not isinstance(ligand_spec, Chem.Mol) else None,
+            "ligand_index": settings.ligand_index,
             "receptor_hetero": {"keep_het": settings.keep_het, "kept_for_vina": [g.label for g in het_kept],
                                 "dropped": [g.label for g in het_dropped], "model_nodes": "residues only"},
         }

@@ -144,3 +144,48 @@ def test_readme_table_lists_exactly_these_cases():
     rows = [line.split("|")[1].strip() for line in section.splitlines()
             if line.startswith("|") and not line.startswith("|---") and "input" not in line.split("|")[1]]
     assert rows == [c[0] for c in CASES]
+
+
+def test_small_batch_skips_bad_rows_and_resumes(tmp_path, tiny_checkpoint, capsys):
+    """A CSV of real inputs with bad rows of different kinds: the good rows dock, each bad row is reported
+    with its reason, and a re-run (as after a kill) keeps finished rows instead of docking them again."""
+    import csv
+
+    het_only = _special_receptor("HETONLY", tmp_path)
+    centre = site("1JD0_AZM")
+    rows = [
+        ("salt", P("1JD0_AZM_crop.pdb.gz"), P("salt_1jd0_ligand.sdf"), centre),
+        ("bad_centre", P("1JD0_AZM_crop.pdb.gz"), "CCO", "1,2"),
+        ("smiles_salt", P("1JD0_AZM_crop.pdb.gz"), ACETAZOLAMIDE_NA, centre),
+        ("het_only", het_only, "CCO", centre),
+        ("dummy", P("1JD0_AZM_crop.pdb.gz"), "*CC", centre),
+        ("records", P("1GKC_NFH_crop.pdb.gz"), P("two_records.sdf"), site("1GKC_NFH")),
+    ]
+    path = tmp_path / "batch.csv"
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["complex_name", "protein_path", "ligand", "pocket_center"])
+        writer.writerows(rows)
+    args = ["dock", "--csv", str(path), "--out", str(tmp_path / "b"), "--checkpoint", str(tiny_checkpoint),
+            "--samples", "1", "--steps", "2", "--refine", "none", "--rank", "confidence", "--quiet"]
+    assert main(args) == 1
+    summary = {r["complex_name"]: r for r in csv.DictReader(open(tmp_path / "b" / "summary.csv"))}
+    assert [summary[n]["status"] for n in ("salt", "smiles_salt", "records")] == ["ok"] * 3
+    assert "pocket_center" in summary["bad_centre"]["status"] and "row 2" in summary["bad_centre"]["status"]
+    assert "no amino-acid residues" in summary["het_only"]["status"]
+    assert "dummy or query atoms" in summary["dummy"]["status"]
+    err = capsys.readouterr().err
+    assert "removed [Na+]" in err and "the file holds 2 molecules" in err
+
+    first = {n: (tmp_path / "b" / n / "results.json").stat().st_mtime_ns for n in ("salt", "smiles_salt", "records")}
+    import shutil
+
+    shutil.rmtree(tmp_path / "b" / "records")  # as if the batch had been killed before this row
+    assert main(args) == 1
+    summary = {r["complex_name"]: r for r in csv.DictReader(open(tmp_path / "b" / "summary.csv"))}
+    assert len(summary) == 6 and summary["records"]["status"] == "ok"
+    for n in ("salt", "smiles_salt"):  # kept, not docked again
+        assert (tmp_path / "b" / n / "results.json").stat().st_mtime_ns == first[n] and summary[n]["seconds"] == "0.00"
+    assert float(summary["records"]["seconds"]) > 0
+    assert main(args + ["--no-resume", "--seed", "1"]) == 1  # other settings: docked again
+    assert (tmp_path / "b" / "salt" / "results.json").stat().st_mtime_ns != first["salt"]
