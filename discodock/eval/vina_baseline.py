@@ -24,7 +24,6 @@ Seeds: Vina treats seed 0 as "pick one at random", so a user seed ``s`` is passe
 from __future__ import annotations
 
 import functools
-import gzip
 import tempfile
 import weakref
 from collections.abc import Sequence
@@ -81,16 +80,6 @@ class PDBAtom:
     icode: str
     xyz: tuple[float, float, float]
     element: str  # title case ("C", "Zn")
-
-
-def _element(line: str) -> str:
-    element = line[76:78].strip()
-    if not element:
-        name = line[12:16]
-        # PDB convention: two-letter elements start in column 13, one-letter ones in column 14.
-        element = name[:2].strip() if name[0].isalpha() else name[1:2]
-        element = "".join(ch for ch in element if ch.isalpha())
-    return element[:1].upper() + element[1:].lower()
 
 
 def read_pdb_atoms(protein: str | Path) -> list[PDBAtom]:

@@ -29,6 +29,9 @@ from discodock.sampling.output import DockResult, RankedPose
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
 DEFAULT_BLIND_WEIGHTS = WEIGHTS_DIR / "discodock_cpu_blind.pt"  # blind docking: the whole receptor
+# Blind docking builds graphs over the whole receptor: a 26,000-residue (208,000-atom) assembly peaked at about
+# 3 GB (benchmarks/real_inputs.py), so larger receptors are refused before sampling rather than run out of memory.
+MAX_BLIND_RESIDUES = 30_000
 
 
 def default_weights(*, blind: bool) -> Path:
@@ -97,6 +100,10 @@ class Docker:
         from discodock.data.parsing import load_ligand, load_protein
 
         protein = load_protein(protein_path)
+        if pocket_center is None and protein.num_residues > MAX_BLIND_RESIDUES:
+            raise InputError(protein_path, f"{protein.num_residues} residues: blind docking is limited to "
+                                           f"{MAX_BLIND_RESIDUES} (memory); give --pocket-center X,Y,Z or crop the "
+                                           "receptor")
         mol = ligand_spec if isinstance(ligand_spec, Chem.Mol) else load_ligand(
             ligand_spec, max_heavy_atoms=settings.max_heavy_atoms, index=settings.ligand_index)
         if pocket_center is None and not self.supports_blind:

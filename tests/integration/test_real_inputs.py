@@ -189,3 +189,15 @@ def test_small_batch_skips_bad_rows_and_resumes(tmp_path, tiny_checkpoint, capsy
     assert float(summary["records"]["seconds"]) > 0
     assert main(args + ["--no-resume", "--seed", "1"]) == 1  # other settings: docked again
     assert (tmp_path / "b" / "salt" / "results.json").stat().st_mtime_ns != first["salt"]
+
+
+def test_blind_docking_of_a_receptor_above_the_residue_limit_is_refused(tmp_path, tiny_checkpoint, capsys,
+                                                                        monkeypatch):
+    from discodock.sampling import pipeline
+
+    monkeypatch.setattr(pipeline, "MAX_BLIND_RESIDUES", 50)  # the crop has 67 residues
+    code = main(["dock", "--protein", P("1JD0_AZM_crop.pdb.gz"), "--ligand", "CCO", "--out", str(tmp_path / "o"),
+                 "--checkpoint", str(tiny_checkpoint), "--quiet"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1
+    assert "67 residues: blind docking is limited to 50 (memory); give --pocket-center" in lines[0]
