@@ -13,7 +13,6 @@ import argparse
 import csv
 import gzip
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -25,21 +24,27 @@ SHARED = REPO.parent / "shared" / "data"
 
 
 def run(cmd: list[str], *, kill_after: float | None = None) -> tuple[int, float, float, str]:
-    """(exit code, wall seconds, peak RSS MiB of the child, stderr tail) of ``python -m discodock.cli ...``."""
+    """(exit code, wall seconds, peak RSS MiB of this child, stderr tail) of ``python -m discodock.cli ...``;
+    the child is killed (SIGKILL) after ``kill_after`` seconds."""
+    import tempfile
+    import threading
+
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "discodock.cli", *cmd], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the maximum over all children so far: report it only when it grew.
-    return proc.returncode, wall, max(peak, before) / 1024, (err or "")[-600:]
+    with tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "discodock.cli", *cmd], cwd=REPO, env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        timer = threading.Timer(kill_after, proc.send_signal, (signal.SIGKILL,)) if kill_after else None
+        if timer:
+            timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage
+        if timer:
+            timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        tail = err.read()[-600:]
+    return proc.returncode, wall, usage.ru_maxrss / 1024, tail
 
 
 def bad_rows(folder: Path) -> list[list[str]]:
