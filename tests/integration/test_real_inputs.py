@@ -79,6 +79,7 @@ CASES = [
      "docked", "undefined stereo (1 stereocentre(s)); docked one isomer"),
     ("macrocycle (14-membered lactone)", P("1JD0_AZM_crop.pdb.gz"), "O=C1CCCCCCCCCCCCO1", "1JD0_AZM", [],
      "docked", None),
+    ("one heavy atom (methane)", P("1JD0_AZM_crop.pdb.gz"), "C", "1JD0_AZM", [], "docked", None),
     ("multi-molecule SDF, --ligand-index 3", P("1JD0_AZM_crop.pdb.gz"), P("two_records.sdf"), "1JD0_AZM",
      ["--ligand-index", "3"], "refused", "--ligand-index 3 is out of range: the file holds 2 molecule record(s)"),
     ("only ions, no organic fragment", P("1JD0_AZM_crop.pdb.gz"), "[Na+].[Cl-]", "1JD0_AZM", [], "refused",
