@@ -133,6 +133,9 @@ def main() -> None:
     ap.add_argument("--skip-batch", action="store_true")
     ap.add_argument("--skip-huge", action="store_true")
     args = ap.parse_args()
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")  # crystal SDFs flagged 2D with 3D coordinates: harmless chatter
     folder = Path(args.out).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     common = ["--samples", "2", "--refine", "none", "--rank", "confidence", "--quiet"]
