@@ -14,7 +14,10 @@ class InputError(ValueError):
     """A user-facing input problem: ``str(err)`` is one line naming the source and the problem."""
 
     def __init__(self, source: str | Path | None, problem: str):
-        self.source = None if source is None else str(source)
+        source = None if source is None else str(source)
+        if source is not None and not source.isprintable():  # e.g. a SMILES with a newline: keep one line
+            source = repr(source)
+        self.source = source
         self.problem = " ".join(str(problem).split())  # keep it to one line
         super().__init__(self.problem if self.source is None else f"{self.source}: {self.problem}")
 

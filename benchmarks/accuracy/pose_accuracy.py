@@ -80,7 +80,7 @@ def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, sam
     out = {"id": cid}
     for method in methods:
         t0 = time.perf_counter()
-        data, mol = docker.build(protein, ligand, name=cid, pocket_center=site, settings=DockSettings(), seed=seed,
+        data, mol, _ = docker.build(protein, ligand, name=cid, pocket_center=site, settings=DockSettings(), seed=seed,
                                  crystal_mol=crystal if method == "oracle" else None)
         if method == "null":
             pos = null_poses(data[CONFORMER_POS], torch.tensor(site, dtype=torch.float32), samples, seed)

@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="discodock: Vina local optimisation of each pose (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
+    parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
+                        help="hetero groups in the receptor Vina docks / refines against, for both methods "
+                             "(default auto; the README tables before 2026-12-07 kept all: 'all')")
     parser.add_argument("--timeout", type=float, default=None, metavar="MIN",
                         help="wall-clock minutes a complex may take in its worker; one that runs longer is "
                              "stopped and recorded as failed (a miss in every rate). Default: no limit")
@@ -135,13 +138,16 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(args.checkpoint, "checkpoint file not found")
     workers = max(0, int(args.workers))
     threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, workers))
+    from discodock.data.hetero import parse_keep_het
+
+    parse_keep_het(args.keep_het)  # a bad value fails here, not once per complex
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
         label=method_label(args.method, args.latents, args.pocket) + ("-refined" if args.refine == "vina" else ""),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
-        timeout_minutes=args.timeout,
+        timeout_minutes=args.timeout, keep_het=args.keep_het,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)

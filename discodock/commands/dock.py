@@ -8,17 +8,15 @@ import sys
 import time
 from pathlib import Path
 
+from discodock.data.batch_rows import finished_result, parse_center, read_batch_csv, resolve_row
 from discodock.errors import ConfigError, InputError
 
 
 def _center(text: str) -> tuple[float, float, float]:
     try:
-        xyz = tuple(float(v) for v in str(text).replace(";", ",").split(","))
-    except ValueError:
-        xyz = ()
-    if len(xyz) != 3:
-        raise argparse.ArgumentTypeError(f"expected X,Y,Z in Angstrom, got {text!r}")
-    return xyz  # type: ignore[return-value]
+        return parse_center(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,6 +50,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")
     p.add_argument("--add-hs", action="store_true", help="write hydrogens (with coordinates) in the SDFs")
     p.add_argument("--max-heavy-atoms", type=int, default=150, help="refuse larger ligands (default 150)")
+    p.add_argument("--ligand-index", type=int, default=None, metavar="N",
+                   help="dock molecule N (1 = first) of a multi-molecule .sdf/.mol2 (default: the first, with a "
+                        "warning)")
+    p.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
+                   help="hetero groups kept in the receptor Vina refines and ranks against (default auto: metals "
+                        "and common cofactors within 10 A of the site). The model itself sees residues only")
+    p.add_argument("--no-resume", action="store_true",
+                   help="batch: re-dock every row (default: rows already finished in OUT with the same inputs and "
+                        "settings are kept, so a killed batch resumes)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -71,6 +78,13 @@ def _check_settings(args: argparse.Namespace) -> None:
             raise ConfigError(flag, f"must be at least 1, got {value}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
+    if args.ligand_index is not None and args.ligand_index < 1:
+        raise ConfigError("--ligand-index", f"must be at least 1 (the first molecule), got {args.ligand_index}")
+    if args.max_heavy_atoms < 1:
+        raise ConfigError("--max-heavy-atoms", f"must be at least 1, got {args.max_heavy_atoms}")
+    from discodock.data.hetero import parse_keep_het
+
+    parse_keep_het(args.keep_het)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -79,23 +93,6 @@ def _check_settings(args: argparse.Namespace) -> None:
         probe.unlink()
     except OSError as err:
         raise InputError(out, f"output folder is not writable ({err.strerror or err})") from None
-
-
-def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "CSV file not found")
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        fields = [f.strip() for f in (reader.fieldnames or [])]
-        missing = [c for c in ("complex_name", "protein_path", "ligand") if c not in fields]
-        if missing:
-            raise InputError(path, f"CSV lacks the column(s) {', '.join(missing)} "
-                             "(needs complex_name, protein_path, ligand [, pocket_center])")
-        rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
-    if not rows:
-        raise InputError(path, "CSV has no rows")
-    return rows
 
 
 def _print_warnings(name: str, result) -> None:
@@ -119,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
+        ligand_index=args.ligand_index, keep_het=args.keep_het,
     )
     dockers = {}
 
@@ -156,18 +154,19 @@ def run(args: argparse.Namespace) -> int:
             name = row.get("complex_name") or f"row{i + 1}"
             t0 = time.perf_counter()
             try:
-                center = _center(row["pocket_center"]) if row.get("pocket_center") else None
-                if not row.get("protein_path") or not row.get("ligand"):
-                    raise InputError(args.csv, f"row {i + 1} ({name}): empty protein_path or ligand")
-                protein = row["protein_path"]
-                if not Path(protein).is_absolute() and not Path(protein).exists():
-                    protein = str(Path(args.csv).parent / protein)  # paths relative to the CSV
-                ligand = row["ligand"]
-                cand = Path(args.csv).parent / ligand
-                if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
-                        and cand.exists():
-                    ligand = str(cand)
-                result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
+                entry = resolve_row(row, i, csv_path=args.csv)  # paths relative to the CSV
+                center, protein = entry.pocket_center, entry.protein
+                expected = {"protein": protein, "ligand": entry.ligand, "pocket_center": None if center is None
+                            else [float(v) for v in center], "seed": args.seed, "keep_het": settings.keep_het,
+                            **{k: getattr(settings, k) for k in ("ligand_index", "samples", "steps", "latents",
+                                                                 "prior_temperature", "temperature", "ode")}}
+                done = None if args.no_resume else finished_result(out, name, expected)
+                if done is not None:  # a re-run of a killed batch: this row was finished with the same settings
+                    writer.writerow([name, "ok", done, "0.00", str(out / name)])
+                    fh.flush()
+                    n_ok += 1
+                    continue
+                result = docker_for(center).dock(protein, entry.ligand, name=name, pocket_center=center,
                                                  settings=settings, seed=args.seed)
                 folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
                 _print_warnings(name, result)

@@ -36,7 +36,7 @@ from discodock.data.pdbbind import complex_files, index_complexes, resolve_ids
 from discodock.errors import InputError, LigandError
 
 #: Bump when featurisation code changes what a prepared complex contains (invalidates caches).
-FEATURE_VERSION = 2  # 2: residues carry SC_POS
+FEATURE_VERSION = 3  # 2: residues carry SC_POS; 3: highest-occupancy altlocs, force-field residue names, salts removed
 
 SKIPPED_FILE = "skipped.tsv"
 CONFIG_FILE = "config.json"

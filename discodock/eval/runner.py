@@ -30,6 +30,7 @@ class BenchmarkSettings:
     rank: str | None = None  # discodock: confidence | vina (None: the checkpoint's default)
     refine: str | None = None  # discodock: none | vina (None: the checkpoint's default)
     timeout_minutes: float | None = None  # wall-clock limit per complex (None: none)
+    keep_het: str = "auto"  # hetero groups in Vina's receptor, for both methods (discodock.data.hetero)
 
 
 def method_label(method: str, latents: str, pocket: bool) -> str:
@@ -62,7 +63,7 @@ _DOCKERS: dict = {}  # per worker process: each checkpoint is loaded once per be
 
 def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 10, latents: str = "prior",
                    pocket_center=None, seed: int = 0, device: str = "auto", crystal_mol=None,
-                   rank: str | None = None, refine: str | None = None) -> list:
+                   rank: str | None = None, refine: str | None = None, keep_het: str = "auto") -> list:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, with the checkpoint's sampling defaults."""
     from discodock.sampling.pipeline import DockSettings, default_weights, load_docker
 
@@ -70,7 +71,7 @@ def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 
     key = (str(checkpoint or default_weights(blind=blind)), str(device))
     if key not in _DOCKERS:
         _DOCKERS[key] = load_docker(checkpoint, device=device, blind=blind)
-    settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine)
+    settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het)
     result = _DOCKERS[key].dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                                 settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
     return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]
@@ -80,9 +81,12 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     """Run the method: (ranked pose Mols, their confidence/score)."""
     centre = crystal.GetConformer().GetPositions().mean(0) if settings.pocket else None
     if settings.method == "vina":
+        from discodock.data.hetero import choose_hetero
+        from discodock.data.parsing import load_protein
         from discodock.scoring.vina import POCKET_BOX_SIZE, get_receptor
 
-        receptor = get_receptor(entry.protein, cpu=settings.threads)
+        _, dropped = choose_hetero(load_protein(entry.protein).hetero, settings.keep_het, site=centre)
+        receptor = get_receptor(entry.protein, cpu=settings.threads, drop_residues=frozenset(g.key for g in dropped))
         centre, size = receptor.blind_box() if centre is None else (centre, POCKET_BOX_SIZE)
         poses = receptor.dock(ligand, center=centre, size=size, exhaustiveness=settings.exhaustiveness,
                               num_poses=settings.samples, seed=settings.seed)
@@ -91,7 +95,8 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
     ranked = dock_discodock(
         entry.protein, ligand, checkpoint=settings.checkpoint, samples=settings.samples,
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
-        seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine, **extra,
+        seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine,
+        keep_het=settings.keep_het, **extra,
     )
     return [m for m, _ in ranked], [None if c is None else float(c) for _, c in ranked]
 

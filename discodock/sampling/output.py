@@ -125,6 +125,8 @@ def write_dock_result(
 
 def remove_stale_result(out_dir: str | Path, name: str) -> None:
     """Remove a previous result folder for ``name`` (used when a re-run of that complex fails)."""
+    if not name or name in (".", "..") or Path(name).name != name:  # never outside out_dir (a CSV's name "..")
+        return
     target = Path(out_dir) / name
     if target.is_dir():
         shutil.rmtree(target)

@@ -17,6 +17,8 @@ from rdkit import Chem
 from discodock.config import DockingConfig
 from discodock.data import keys as K
 from discodock.data.atom_matching import match_atoms
+from discodock.data.hetero import choose_hetero, describe
+from discodock.data.parsing import ligand_warnings
 from discodock.data.graph import build_complex, collate_complexes
 from discodock.data.cache import CONFORMER_POS
 from discodock.data.pocket import place_reference_ligand
@@ -32,6 +34,9 @@ from discodock.sampling.settings import DockSettings, resolve_settings
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
 DEFAULT_BLIND_WEIGHTS = WEIGHTS_DIR / "discodock_cpu_blind.pt"  # blind docking: the whole receptor
+# Blind docking builds graphs over the whole receptor: a 27,700-residue (208,000-atom) assembly peaked above
+# 3 GB (benchmarks/real_inputs.py), so larger receptors are refused before sampling rather than run out of memory.
+MAX_BLIND_RESIDUES = 30_000
 
 
 def default_weights(*, blind: bool) -> Path:
@@ -66,8 +71,12 @@ class Docker:
         from discodock.data.parsing import load_ligand, load_protein
 
         protein = load_protein(protein_path)
+        if pocket_center is None and protein.num_residues > MAX_BLIND_RESIDUES:
+            raise InputError(protein_path, f"{protein.num_residues} residues: blind docking is limited to "
+                                           f"{MAX_BLIND_RESIDUES} (memory); give --pocket-center X,Y,Z or crop the "
+                                           "receptor")
         mol = ligand_spec if isinstance(ligand_spec, Chem.Mol) else load_ligand(
-            ligand_spec, max_heavy_atoms=settings.max_heavy_atoms)
+            ligand_spec, max_heavy_atoms=settings.max_heavy_atoms, index=settings.ligand_index)
         if pocket_center is None and not self.supports_blind:
             raise InputError(protein_path, "this checkpoint was trained for pocket docking; give the binding "
                                            "site with --pocket-center X,Y,Z (Angstrom)")
@@ -86,7 +95,7 @@ class Docker:
             receptor_max_neighbours=self.cfg.data.receptor_max_neighbours, name=name, crystal_pos=crystal,
         )
         data[CONFORMER_POS] = data[K.LIGAND][K.POS].clone()
-        return data, mol
+        return data, mol, protein
 
     @torch.no_grad()
     def sample(self, data, *, settings: DockSettings, generator: torch.Generator) -> torch.Tensor:
@@ -133,8 +142,12 @@ class Docker:
         settings = resolve_settings(settings or DockSettings(), self.cfg)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        data, mol = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
-                               settings=settings, seed=seed, crystal_mol=crystal_mol)
+        data, mol, protein = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
+                                        settings=settings, seed=seed, crystal_mol=crystal_mol)
+        het_kept, het_dropped = choose_hetero(protein.hetero, settings.keep_het, site=pocket_center)
+        input_warnings = [f"receptor: {w}" for w in protein.warnings] + [f"ligand: {w}" for w in ligand_warnings(mol)]
+        if het_kept or het_dropped:
+            input_warnings.append(f"receptor: {describe(het_kept, het_dropped)}")
         timings["prepare_s"] = time.perf_counter() - t0
         torch.manual_seed(seed)  # any op without an explicit generator stays reproducible too
         generator = torch.Generator(device=self.device).manual_seed(seed)
@@ -151,11 +164,18 @@ class Docker:
             "pocket_center": None if pocket_center is None else [float(v) for v in pocket_center],
             "pocket_radius": settings.pocket_radius if pocket_center is not None else None,
             "receptor_residues": int(data[K.RECEPTOR][K.POS].shape[0]),
-            "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings),
+            "ligand_heavy_atoms": int(mol.GetNumAtoms()), "warnings": list(settings.warnings) + input_warnings,
+            "protein": str(protein_path),
+            "ligand": ligand_spec.GetProp("source") if isinstance(ligand_spec, Chem.Mol) and ligand_spec.HasProp("source")
+            else str(ligand_spec) if not isinstance(ligand_spec, Chem.Mol) else None,
+            "ligand_index": settings.ligand_index,
+            "receptor_hetero": {"keep_het": settings.keep_het, "kept_for_vina": [g.label for g in het_kept],
+                                "dropped": [g.label for g in het_dropped], "model_nodes": "residues only"},
         }
         t2 = time.perf_counter()
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
-                           method=settings.rank, refine=settings.refine, info=info, device=self.device)
+                           method=settings.rank, refine=settings.refine, info=info, device=self.device,
+                           drop_het=frozenset(g.key for g in het_dropped))
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings

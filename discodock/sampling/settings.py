@@ -31,6 +31,8 @@ class DockSettings:
     rank: str | None = None  # confidence | vina
     batch_size: int | None = None
     max_heavy_atoms: int = 150
+    ligand_index: int | None = None  # record of a multi-molecule SDF/mol2 (1 = first; None: first, warned)
+    keep_het: str = "auto"  # hetero groups in Vina's receptor: auto | none | all | "HEM,NAD,ZN" (data.hetero)
     progress: bool = False
     warnings: list[str] = field(default_factory=list)
 

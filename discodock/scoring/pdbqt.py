@@ -19,7 +19,6 @@ input's atom order.
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,45 +70,14 @@ class PDBAtom:
     element: str  # title case ("C", "Zn")
 
 
-def _element(line: str) -> str:
-    element = line[76:78].strip()
-    if not element:
-        name = line[12:16]
-        # PDB convention: two-letter elements start in column 13, one-letter ones in column 14.
-        element = name[:2].strip() if name[0].isalpha() else name[1:2]
-        element = "".join(ch for ch in element if ch.isalpha())
-    return element[:1].upper() + element[1:].lower()
-
-
 def read_pdb_atoms(protein: str | Path) -> list[PDBAtom]:
-    """ATOM/HETATM records of a PDB file (``.pdb`` or ``.pdb.gz``): first alternate location only."""
+    """ATOM/HETATM records of a .pdb/.cif file (optionally gzipped) as the model's reader sees them: the first
+    model, the highest-occupancy alternate location (``discodock.data.parsing.read_receptor_atoms``)."""
+    from discodock.data.parsing import read_receptor_atoms
+
     path = Path(protein)
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as handle:
-            lines = handle.read().splitlines()
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise ProteinError(path, f"cannot read protein file ({err})") from err
-    atoms, seen = [], set()
-    for line in lines:
-        if line.startswith("ENDMDL"):  # NMR-style files: the first model only
-            break
-        if not line.startswith(("ATOM  ", "HETATM")):
-            continue
-        try:
-            xyz = (float(line[30:38]), float(line[38:46]), float(line[46:54]))
-            resseq = int(line[22:26])
-        except ValueError as err:
-            raise ProteinError(path, f"malformed coordinate record: {line.strip()!r}") from err
-        if not all(np.isfinite(xyz)):
-            raise ProteinError(path, f"non-finite coordinates in record: {line.strip()!r}")
-        name, resname, chain, icode = line[12:16].strip(), line[17:20].strip(), line[21], line[26]
-        key = (chain, resseq, icode, resname, name)
-        if key in seen:  # a second alternate location of an atom already kept
-            continue
-        seen.add(key)
-        atoms.append(PDBAtom(line[:6].strip(), name, resname, chain, resseq, icode, xyz, _element(line)))
-    if not any(a.element != "H" for a in atoms):
+    atoms = [PDBAtom(*a) for a in read_receptor_atoms(path)]
+    if not any(a.element not in ("H", "D") for a in atoms):
         raise ProteinError(path, "no heavy atoms in ATOM/HETATM records")
     return atoms
 
@@ -118,16 +86,19 @@ def _pdbqt_line(serial: int, atom: PDBAtom, xyz, ad_type: str) -> str:
     name = atom.name if len(atom.name) == 4 or len(atom.element) == 2 else " " + atom.name
     resseq = atom.resseq if -999 <= atom.resseq <= 9999 else atom.resseq % 10000  # keep the 4 columns
     return (
-        f"ATOM  {serial % 100000:5d} {name:<4s} {atom.resname:>3s} {atom.chain}{resseq:4d}"
-        f"{atom.icode}   {xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00    {0.0:+6.3f} {ad_type:<2s}"
+        f"ATOM  {serial % 100000:5d} {name[:4]:<4s} {atom.resname[:3]:>3s} {(atom.chain or ' ')[:1]}{resseq:4d}"
+        f"{(atom.icode or ' ')[:1]}   {xyz[0]:8.3f}{xyz[1]:8.3f}{xyz[2]:8.3f}  1.00  0.00    {0.0:+6.3f} {ad_type:<2s}"
     )
 
 
-def receptor_pdbqt(protein: str | Path) -> str:
-    """A rigid-receptor PDBQT for Vina from a PDB file (see the module docstring for what is kept)."""
+def receptor_pdbqt(protein: str | Path, *, drop_residues: frozenset = frozenset()) -> str:
+    """A rigid-receptor PDBQT for Vina from a PDB file (see the module docstring for what is kept).
+    ``drop_residues``: hetero groups left out, as ``(chain, number, insertion code, name)`` keys
+    (``discodock.data.hetero``: the ``--keep-het`` choice)."""
     from scipy.spatial import cKDTree
 
-    atoms = [a for a in read_pdb_atoms(protein) if a.resname not in WATER_NAMES]
+    atoms = [a for a in read_pdb_atoms(protein) if a.resname not in WATER_NAMES
+             and (a.chain, a.resseq, a.icode.strip(), a.resname) not in drop_residues]
     heavy = [a for a in atoms if a.element not in ("H", "D")]
     hydrogens = [a for a in atoms if a.element in ("H", "D")]
     heavy_xyz = np.array([a.xyz for a in heavy])

@@ -56,11 +56,12 @@ class VinaReceptor:
         scoring: Vina scoring function name (``vina`` or ``vinardo``).
     """
 
-    def __init__(self, *, protein: str | Path, cpu: int = 1, scoring: str = "vina"):
+    def __init__(self, *, protein: str | Path, cpu: int = 1, scoring: str = "vina",
+                 drop_residues: frozenset = frozenset()):
         self.protein = Path(protein)
         self.cpu = int(cpu)
         self.scoring = scoring
-        text = receptor_pdbqt(self.protein)
+        text = receptor_pdbqt(self.protein, drop_residues=drop_residues)
         self._tmp = tempfile.TemporaryDirectory(prefix="discodock_vina_")
         weakref.finalize(self, self._tmp.cleanup)
         self.pdbqt_path = Path(self._tmp.name) / "receptor.pdbqt"
@@ -162,16 +163,18 @@ class VinaReceptor:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_receptor(path: str, mtime_ns: int, cpu: int, scoring: str) -> VinaReceptor:
-    return VinaReceptor(protein=path, cpu=cpu, scoring=scoring)
+def _cached_receptor(path: str, mtime_ns: int, cpu: int, scoring: str, drop_residues: frozenset) -> VinaReceptor:
+    return VinaReceptor(protein=path, cpu=cpu, scoring=scoring, drop_residues=drop_residues)
 
 
-def get_receptor(protein: str | Path, *, cpu: int = 1, scoring: str = "vina") -> VinaReceptor:
-    """A :class:`VinaReceptor` for ``protein``, prepared once per process and file version."""
+def get_receptor(protein: str | Path, *, cpu: int = 1, scoring: str = "vina",
+                 drop_residues: frozenset = frozenset()) -> VinaReceptor:
+    """A :class:`VinaReceptor` for ``protein`` without the hetero groups ``drop_residues``, prepared once per
+    process and file version."""
     path = Path(protein).resolve()
     if not path.is_file():
         raise ProteinError(protein, "protein file not found")
-    return _cached_receptor(str(path), path.stat().st_mtime_ns, int(cpu), scoring)
+    return _cached_receptor(str(path), path.stat().st_mtime_ns, int(cpu), scoring, frozenset(drop_residues))
 
 
 def vina_dock(
@@ -184,13 +187,14 @@ def vina_dock(
     num_poses: int = 10,
     seed: int = 0,
     cpu: int = 1,
+    drop_residues: frozenset = frozenset(),
 ) -> list[VinaPose]:
     """Dock ``ligand`` (a 3D conformer) into ``protein`` with Vina; poses ranked best first.
 
     With ``center`` (Angstrom) the search box is a cube of edge ``box_size`` there (pocket mode); without
     it the box covers the whole protein (blind mode, see :meth:`VinaReceptor.blind_box`).
     """
-    receptor = get_receptor(protein, cpu=cpu)
+    receptor = get_receptor(protein, cpu=cpu, drop_residues=drop_residues)
     if center is None:
         center, size = receptor.blind_box()
     else:

@@ -32,7 +32,7 @@ def test_crystal_pose_follows_the_docked_molecules_atom_order(docker):
     random.Random(0).shuffle(order)
     shuffled = Chem.RenumberAtoms(crystal, order)
     site = crystal.GetConformer().GetPositions().mean(0).tolist()
-    data, mol = docker.build(EXAMPLE / "6ce6_protein.pdb.gz", shuffled, name="6ce6", pocket_center=site,
+    data, mol, _ = docker.build(EXAMPLE / "6ce6_protein.pdb.gz", shuffled, name="6ce6", pocket_center=site,
                              settings=DockSettings(), seed=0, crystal_mol=crystal)
     placed = with_coords(mol, data[K.CRYSTAL_POS])
     assert float(SymmetryRMSD(crystal=crystal)([placed])[0]) < 1e-4
