@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import threading
 import time
 import zipfile
 from contextlib import asynccontextmanager
@@ -220,6 +221,7 @@ def create_app(settings: ServerSettings, *, manager: JobManager | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         manager.start()
+        threading.Thread(target=engine.warm_up, name="discodock-warm-up", daemon=True).start()
         try:
             yield
         finally:

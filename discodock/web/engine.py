@@ -9,6 +9,7 @@ the site); ``Engine`` lives in a worker process, loads the shipped weights once 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -63,12 +64,20 @@ def is_input_error(err: BaseException) -> bool:
     return isinstance(err, InputError)
 
 
+@functools.lru_cache(maxsize=1)
 def model_pocket_radius() -> float:
     """Residues within this many Angstrom of the site are what the shipped pocket model sees."""
     from discodock.config import load_docking_config
     from discodock.sampling.pipeline import default_weights
 
     return float(load_docking_config(default_weights(blind=False).with_suffix(".yaml")).data.pocket_radius)
+
+
+def warm_up() -> None:
+    """Import the parsers and read the model's pocket radius ahead of the first submission (seconds)."""
+    import discodock.data.parsing  # noqa: F401
+
+    model_pocket_radius()
 
 
 def blind_weights_available() -> bool:

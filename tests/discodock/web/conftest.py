@@ -114,6 +114,12 @@ class Server:
 
 
 @pytest.fixture(scope="session")
+def server_class():
+    """The :class:`Server` helper, for tests that start and kill their own servers."""
+    return Server
+
+
+@pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """One server for the API and page tests: 2 workers, a 2 MB upload cap."""
     srv = Server(tmp_path_factory.mktemp("web") / "data", workers=2, extra=("--max-upload-mb", "2"))
