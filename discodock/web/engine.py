@@ -13,6 +13,7 @@ import functools
 import gzip
 import json
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,15 @@ def blind_weights_available() -> bool:
     return default_weights(blind=True) != default_weights(blind=False)
 
 
+def looks_like_a_path(smiles: str) -> bool:
+    """The engine reads a ligand string that names an existing file (or ends like one) as that file; text
+    from the web must only ever be SMILES, never a way to make the server read its own files."""
+    from discodock.data.parsing import LIGAND_SUFFIXES
+
+    text = smiles.strip()
+    return os.path.exists(text) or text.lower().removesuffix(".gz").endswith(LIGAND_SUFFIXES)
+
+
 def check_gzip_size(path: Path, limit_bytes: int, label: str) -> None:
     """A gzipped upload must not unpack to more than ``limit_bytes`` (a small file can hide gigabytes)."""
     if not path.name.lower().endswith(".gz"):
@@ -119,6 +129,9 @@ def check_submission(protein: Path, ligand: str | Path, *, site: Site, labels: d
         if not is_input_error(err):
             raise
         raise relabel(err, "protein") from None
+    if isinstance(ligand, str) and looks_like_a_path(ligand):
+        raise input_error(labels.get("ligand", "ligand"), "looks like a file name, not a SMILES string; "
+                                                          "upload ligand files as ligand_file")
     try:
         mol = load_ligand(ligand, max_heavy_atoms=150)
     except Exception as err:
@@ -200,6 +213,9 @@ class Engine:
         inputs = job_dir / "inputs"
         protein = inputs / params["protein_file"]
         ligand = str(inputs / params["ligand_file"]) if params.get("ligand_file") else params["ligand_smiles"]
+        os.chdir(inputs)  # a relative name can then only mean this job's own (fixed-name) inputs
+        if not params.get("ligand_file") and looks_like_a_path(ligand):
+            raise input_error("ligand", "looks like a file name, not a SMILES string")
         site = Site.from_dict(params["site"])
         stage("preparing the receptor", 0.05)
         receptor = job_dir / RECEPTOR_PDB

@@ -74,7 +74,7 @@ class JobStore:
     """Jobs in ``<data_dir>/jobs.sqlite3``; each job's files in ``<data_dir>/jobs/<id>/``."""
 
     def __init__(self, data_dir: str | Path):
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # workers change directory; paths handed to them are absolute
         self.jobs_dir = self.data_dir / "jobs"
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()

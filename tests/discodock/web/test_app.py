@@ -90,6 +90,8 @@ def test_bad_inputs_give_400_with_one_line(server):
     cases = [
         (dict(files={"protein": garbage}, protein=None), "garbage.pdb"),
         (dict(smiles="C1CC(", ligand_file=None), "SMILES"),
+        (dict(smiles=str(LIGAND), ligand_file=None), "file name"),  # text is never read as a server path
+        (dict(smiles="/etc/hostname", ligand_file=None), "file name"),
         (dict(center="500,500,500"), "nearest residue"),
         (dict(center="1,2"), "pocket_center"),
         (dict(protein=None), "protein"),
