@@ -130,6 +130,15 @@ def test_dock_the_example_in_a_browser(server, browser, tmp_path):
     expected = [str(p["rank"]) for p in sorted(api["poses"], key=lambda p: -p["vina_score"])]
     assert ranks == expected
 
+    # The surface toggle adds a molecular surface (computed in 3Dmol.js's blob: workers, allowed by the CSP).
+    drv.find_element(By.ID, "surface").click()
+
+    def surface_drawn():
+        shot = np.asarray(Image.open(io.BytesIO(viewer.screenshot_as_png)).convert("RGB")).astype(int)
+        return (np.abs(shot - 255).sum(-1) > 30).mean() > drawn + 0.05
+
+    _wait(surface_drawn, 60, "the protein surface")
+
     # Nothing came from anywhere but this server, and the page logged no errors.
     origins = drv.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert origins and all(u.startswith(server.base) for u in origins), origins
