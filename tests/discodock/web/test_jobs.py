@@ -1,10 +1,14 @@
-"""The job manager: jobs survive a server that is killed mid-job, and old jobs are cleaned up."""
+"""The job manager: jobs survive a server killed mid-job, a killed worker gives an error, old jobs are cleaned up."""
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
+from pathlib import Path
 
+import pytest
 import requests
 
 from discodock.web.jobs import JobManager
@@ -56,3 +60,42 @@ def test_cleanup_removes_jobs_finished_more_than_keep_days_ago(tmp_path):
     assert store.get(old) is None and not store.job_dir(old).exists()
     assert store.get(recent).status == "done" and store.job_dir(recent).exists()
     assert store.get(queued).status == "queued" and store.job_dir(queued).exists()
+
+
+def _worker_running(server_pid: int, inputs: Path) -> list[int]:
+    """The server's child process working in ``inputs`` (a worker moves into its job's inputs folder)."""
+    found = []
+    for tid in os.listdir(f"/proc/{server_pid}/task"):
+        with open(f"/proc/{server_pid}/task/{tid}/children") as fh:
+            for pid in (int(p) for p in fh.read().split()):
+                try:
+                    if Path(os.readlink(f"/proc/{pid}/cwd")) == inputs:
+                        found.append(pid)
+                except FileNotFoundError:
+                    pass
+    return found
+
+
+def _wait_for(fn, timeout: float = 60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if value := fn():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker processes through /proc")
+def test_a_worker_killed_mid_job_gives_an_error_not_a_lost_job(server):
+    r = server.submit(fields={"samples": "40", "steps": "100"})
+    job_id = r.json()["id"]
+    server.wait(job_id, until=("running",))
+    inputs = (server.data_dir / "jobs" / job_id / "inputs").resolve()
+    pids = _wait_for(lambda: _worker_running(server.proc.pid, inputs))
+    assert len(pids) == 1
+    os.kill(pids[0], signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    job = server.wait(job_id)
+    assert job["status"] == "error" and "stopped unexpectedly" in job["error"] and "out of memory" in job["error"]
+    r = server.submit()  # replacement workers take the next job
+    after = server.wait(r.json()["id"])
+    assert after["status"] == "done", (after, server.log()[-3000:])
