@@ -224,8 +224,17 @@ class Engine:
                                 refine=params.get("refine"), pocket_radius=site.pocket_radius)
         docker = self.docker(blind=site.center is None)
         stage(f"sampling and ranking {settings.samples} poses", 0.1)
-        result = docker.dock(protein, ligand, name=POSES_DIR, pocket_center=site.center, settings=settings,
-                             seed=int(params["seed"]))
+        # Docked against the PDB text: Vina's receptor preparation reads PDB only, so mmCIF uploads work too.
+        try:
+            result = docker.dock(receptor, ligand, name=POSES_DIR, pocket_center=site.center, settings=settings,
+                                 seed=int(params["seed"]))
+        except Exception as err:
+            if not is_input_error(err):
+                raise
+            # Name the user's files, not the server's paths.
+            names = {str(receptor): params.get("protein_name"), str(protein): params.get("protein_name"),
+                     ligand: params.get("ligand_name")}
+            raise input_error(names.get(err.source, err.source or None), err.problem) from None
         stage("checking the poses (RMSD, PoseBusters)", 0.85)
         table = []
         top = result.poses[0].mol if result.poses else None

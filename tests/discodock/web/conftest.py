@@ -48,7 +48,7 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def wait_ready(self, timeout: float = 120.0) -> Server:
+    def wait_ready(self, timeout: float = 300.0) -> Server:
         """Until the API answers and every worker has loaded the model."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:

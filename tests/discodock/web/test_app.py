@@ -71,10 +71,17 @@ def test_dock_6ce6_end_to_end(server, docked):
     assert "queued" in log and "started on worker" in log and "done in" in log
 
 
-def test_smiles_ligand_and_autobox_site(server):
-    # The crystal ligand as the autobox reference; the ligand itself given as SMILES.
+def test_cif_receptor_smiles_ligand_and_autobox_site(server, tmp_path):
+    # The receptor as mmCIF, the crystal ligand as the autobox reference, the ligand itself as SMILES.
+    import gemmi
+
+    structure = gemmi.read_structure(str(PROTEIN))
+    structure.setup_entities()
+    cif = tmp_path / "6ce6.cif"
+    structure.make_mmcif_document().write_file(str(cif))
     smiles = Chem.MolToSmiles(Chem.MolFromMolFile(str(LIGAND)))
-    r = server.submit(smiles=smiles, center=None, files={"autobox_ligand": ("ref.sdf", LIGAND.read_bytes())})
+    r = server.submit(protein=cif, smiles=smiles, center=None,
+                      files={"autobox_ligand": ("ref.sdf", LIGAND.read_bytes())})
     assert r.status_code == 202, r.text
     job = server.wait(r.json()["id"])
     assert job["status"] == "done", job
@@ -83,6 +90,9 @@ def test_smiles_ligand_and_autobox_site(server):
     xyz = Chem.MolFromMolFile(str(LIGAND)).GetConformer().GetPositions().mean(0)
     assert max(abs(a - b) for a, b in zip(site["center"], xyz)) < 1e-2
     assert len(job["poses"]) == 3
+    cpx = requests.get(f"{server.base}/api/jobs/{job['id']}/complex.pdb", timeout=10).text.splitlines()
+    with gzip.open(PROTEIN, "rt") as fh:  # the complex file is PDB whatever format came in
+        assert sum(ln.startswith("ATOM") for ln in cpx) == sum(ln.startswith("ATOM") for ln in fh)
 
 
 def test_bad_inputs_give_400_with_one_line(server):
