@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "train": "train the score model, the latent prior or the confidence model",
     "benchmark": "RMSD success rates on complexes in the PDBBind layout",
     "prepare": "preprocess complexes in the PDBBind layout into an on-disk cache",
+    "serve": "a web page and JSON API to dock and view poses in 3-D (needs the web extra)",
 }
 
 
