@@ -35,7 +35,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
 DEFAULT_BLIND_WEIGHTS = WEIGHTS_DIR / "discodock_cpu_blind.pt"  # blind docking: the whole receptor
 # Blind docking builds graphs over the whole receptor: a 27,700-residue (208,000-atom) assembly peaked above
-# 3 GB (benchmarks/real_inputs.py), so larger receptors are refused before sampling rather than run out of memory.
+# 3 GB (benchmarks/robustness/real_inputs.py), so larger receptors are refused before sampling rather than run out of memory.
 MAX_BLIND_RESIDUES = 30_000
 
 

@@ -81,7 +81,7 @@ def test_keep_het_choices():
 
 
 def test_vina_receptor_gets_the_chosen_hetero_groups():
-    from discodock.eval.vina_baseline import receptor_pdbqt
+    from discodock.scoring.pdbqt import receptor_pdbqt
 
     path = DATA / "1MMV_3AR_crop.cif.gz"  # mmCIF works for Vina's receptor too
     _, dropped = choose_hetero(load_protein(path).hetero, "auto", site=_site("1MMV_3AR"))

@@ -4,7 +4,7 @@ Starts a server (``--workers W``) on a free local port in a temporary data folde
 loaded the model, submits J jobs at once with the page's defaults (10 poses, 20 steps, Vina refinement) and
 prints the start-up time, each job's queue wait and run time, and the wall time until all were done.
 
-    python benchmarks/web_job_time.py [--workers 1] [--jobs 3] [--samples 10] [--steps 20]
+    python benchmarks/speed/web_job_time.py [--workers 1] [--jobs 3] [--samples 10] [--steps 20]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "6ce6"
+EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "examples" / "6ce6"
 
 
 def main(argv: list[str] | None = None) -> int:

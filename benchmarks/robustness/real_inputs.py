@@ -1,7 +1,7 @@
 """Real-world inputs at scale: a 100-row CSV batch with 10 bad rows (killed once and resumed), and huge inputs
 (a 200,000-atom assembly, a 200-heavy-atom ligand) with their wall time and peak memory.
 
-    python benchmarks/real_inputs.py --out runs/real_inputs [--rows 100] [--kill-after 120] [--skip-batch]
+    python benchmarks/robustness/real_inputs.py --out runs/real_inputs [--rows 100] [--kill-after 120] [--skip-batch]
 
 Needs ../shared/data (the PDBbind subset, a training set). Each step runs `python -m discodock.cli` in a child
 process; peak memory is that child's maximum resident set size. Prints what it measured.
@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 
 
