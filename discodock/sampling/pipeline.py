@@ -83,6 +83,19 @@ class Docker:
     def __init__(self, models, cfg: DockingConfig, *, device: torch.device, checkpoint: str, checkpoint_hash: str):
         self.models, self.cfg, self.device = models, cfg, device
         self.checkpoint, self.checkpoint_hash = checkpoint, checkpoint_hash
+        self._reused: dict[str, tuple] = {}  # resolved protein path -> (parsed Protein, Vina receptor or None)
+
+    def reuse_receptor(self, protein_path, *, vina=None) -> None:
+        """Parse ``protein_path`` now and reuse it for every later ``dock`` into that file (a screen docks
+        thousands of ligands into one receptor). ``vina``: an object with ``score_poses`` and
+        ``local_optimize_poses`` (like :class:`~discodock.eval.vina_baseline.VinaReceptor`, e.g. one whose
+        grid maps cover the whole site) used instead of the per-call receptor. Raises ProteinError at once."""
+        from discodock.data.parsing import load_protein
+
+        self._reused[str(Path(protein_path).resolve())] = (load_protein(protein_path), vina)
+
+    def _reused_receptor(self, protein_path) -> tuple:
+        return self._reused.get(str(Path(protein_path).resolve()), (None, None))
 
     @property
     def supports_blind(self) -> bool:
@@ -94,7 +107,7 @@ class Docker:
         from discodock.data.conformers import generate_conformer
         from discodock.data.parsing import load_ligand, load_protein
 
-        protein = load_protein(protein_path)
+        protein = self._reused_receptor(protein_path)[0] or load_protein(protein_path)
         mol = ligand_spec if isinstance(ligand_spec, Chem.Mol) else load_ligand(
             ligand_spec, max_heavy_atoms=settings.max_heavy_atoms)
         if pocket_center is None and not self.supports_blind:
@@ -174,7 +187,7 @@ class Docker:
                 + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
         poses = [RankedPose(mol=_with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
         if "vina" in (method, refine):
-            receptor = get_receptor(protein_path)
+            receptor = self._reused_receptor(protein_path)[1] or get_receptor(protein_path)
             if refine == "vina":
                 for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
                     p.mol, p.vina_score = refined.mol, refined.score
