@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("input (either --protein and --ligand, or --csv)")
     src.add_argument("--protein", help="receptor structure (.pdb, .pdb.gz, .cif)")
     src.add_argument("--ligand", help="ligand as a SMILES string or a file (.sdf, .mol2, .pdb)")
-    src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center]")
+    src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center] "
+                                   "[, autobox_ligand]; a killed batch resumes when re-run with the same --out")
     p.add_argument("--out", required=True, help="output folder; poses go to OUT/NAME/")
     p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
     p.add_argument("--samples", type=int, default=10, help="poses sampled per complex (default 10)")
@@ -39,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="diffusion sampling temperature (< 1 sharpens; default 1.0)")
     p.add_argument("--ode", action="store_true", help="probability-flow ODE instead of the reverse SDE")
     p.add_argument("--pocket-center", type=_center, metavar="X,Y,Z", help="dock around this site (Angstrom)")
+    p.add_argument("--autobox-ligand", metavar="REF",
+                   help="dock around a reference ligand (its heavy-atom centroid), as in smina/GNINA")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
     p.add_argument("--refine", choices=["none", "vina"], default=None,
@@ -97,6 +100,26 @@ def read_batch_csv(path: str | Path) -> list[dict[str, str]]:
     return rows
 
 
+BATCH_JOURNAL = "batch_journal.jsonl"
+BATCH_MANIFEST = "batch_manifest.json"
+
+
+def _batch_settings(args: argparse.Namespace) -> dict:
+    """Options that change a batch's results: a re-run into the same --out must use the same ones."""
+    keys = ("samples", "steps", "checkpoint", "latents", "prior_temperature", "temperature", "ode",
+            "pocket_center", "autobox_ligand", "pocket_radius", "refine", "rank", "seed", "add_hs",
+            "max_heavy_atoms", "csv")
+    return {k: getattr(args, k) for k in keys}
+
+
+def _site_center(pocket_center, autobox_ligand):
+    """The docking site's centre from --pocket-center or --autobox-ligand (None: blind)."""
+    from discodock.screen.site import site_from_args
+
+    site = site_from_args(pocket_center=pocket_center, autobox_ligand=autobox_ligand)
+    return None if site is None else site.center
+
+
 def _print_warnings(name: str, result) -> None:
     """What the run had to do differently from what was asked (e.g. no Vina for a boron ligand), on stderr."""
     for warning in result.info.get("warnings", []):
@@ -113,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(None, "need --protein and --ligand (or --csv FILE)")
     _check_settings(args)
     rows = read_batch_csv(args.csv) if args.csv else None
+    default_center = _site_center(args.pocket_center, args.autobox_ligand)
 
     settings = DockSettings(
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
@@ -130,9 +154,9 @@ def run(args: argparse.Namespace) -> int:
 
     if rows is None:
         name = args.name or _default_name(args.protein, args.ligand)
-        docker = docker_for(args.pocket_center)
+        docker = docker_for(default_center)
         try:
-            result = docker.dock(args.protein, args.ligand, name=name, pocket_center=args.pocket_center,
+            result = docker.dock(args.protein, args.ligand, name=name, pocket_center=default_center,
                                  settings=settings, seed=args.seed)
         except BaseException:
             remove_stale_result(args.out, name)
@@ -142,41 +166,63 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result.poses)} poses for {name} in {folder}/ (best: {folder}/rank1.sdf)")
         return 0
 
-    # Batch: one row at a time (memory stays flat), a bad row is reported and skipped.
+    # Batch: one row at a time (memory flat), a bad row is reported and skipped; every finished row is
+    # journaled, so a killed batch re-run with the same --out skips the rows already docked.
     from disco_core.training import progress
+    from discodock.screen.journal import Journal, check_manifest
 
     out = Path(args.out)
+    check_manifest(out / BATCH_MANIFEST, _batch_settings(args), ignore=("csv",))
+    journal = Journal(out / BATCH_JOURNAL, key="complex_name")
+    finished = {r["complex_name"]: r for r in journal.records() if r["status"] == "ok"}
+    skipped = 0
+    for i, row in enumerate(progress(rows, desc="complexes", disable=args.quiet or None)):
+        name = row.get("complex_name") or f"row{i + 1}"
+        if name in finished and Path(finished[name]["output"]).is_dir():
+            skipped += 1
+            continue
+        t0 = time.perf_counter()
+        try:
+            autobox = row.get("autobox_ligand")
+            if autobox and not Path(autobox).is_absolute() and not Path(autobox).exists():
+                autobox = str(Path(args.csv).parent / autobox)
+            center = _center(row["pocket_center"]) if row.get("pocket_center") else (
+                _site_center(None, autobox) if autobox else default_center)
+            if not row.get("protein_path") or not row.get("ligand"):
+                raise InputError(args.csv, f"row {i + 1} ({name}): empty protein_path or ligand")
+            protein = row["protein_path"]
+            if not Path(protein).is_absolute() and not Path(protein).exists():
+                protein = str(Path(args.csv).parent / protein)  # paths relative to the CSV
+            ligand = row["ligand"]
+            cand = Path(args.csv).parent / ligand
+            if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
+                    and cand.exists():
+                ligand = str(cand)
+            result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
+                                             settings=settings, seed=args.seed)
+            folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
+            _print_warnings(name, result)
+            record = {"complex_name": name, "status": "ok", "n_poses": len(result.poses), "output": str(folder)}
+        except (InputError, argparse.ArgumentTypeError) as err:
+            remove_stale_result(out, name)
+            record = {"complex_name": name, "status": f"error: {err}", "n_poses": 0, "output": ""}
+            print(f"discodock dock: {name}: error: {err}", file=sys.stderr)
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        journal.append(record)
+    journal.close()
+
+    # summary.csv: the latest outcome of every CSV row, in CSV order (rewritten whole, so re-runs stay exact).
+    latest = {r["complex_name"]: r for r in journal.records()}
     summary_path = out / "summary.csv"
     n_ok = 0
     with open(summary_path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["complex_name", "status", "n_poses", "seconds", "output"])
-        for i, row in enumerate(progress(rows, desc="complexes", disable=args.quiet or None)):
+        for i, row in enumerate(rows):
             name = row.get("complex_name") or f"row{i + 1}"
-            t0 = time.perf_counter()
-            try:
-                center = _center(row["pocket_center"]) if row.get("pocket_center") else None
-                if not row.get("protein_path") or not row.get("ligand"):
-                    raise InputError(args.csv, f"row {i + 1} ({name}): empty protein_path or ligand")
-                protein = row["protein_path"]
-                if not Path(protein).is_absolute() and not Path(protein).exists():
-                    protein = str(Path(args.csv).parent / protein)  # paths relative to the CSV
-                ligand = row["ligand"]
-                cand = Path(args.csv).parent / ligand
-                if Path(ligand).suffix.lower() in {".sdf", ".mol2", ".pdb", ".mol"} and not Path(ligand).exists() \
-                        and cand.exists():
-                    ligand = str(cand)
-                result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
-                                                 settings=settings, seed=args.seed)
-                folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
-                _print_warnings(name, result)
-                status, n_poses, where = "ok", len(result.poses), str(folder)
-                n_ok += 1
-            except (InputError, argparse.ArgumentTypeError) as err:
-                remove_stale_result(out, name)
-                status, n_poses, where = f"error: {err}", 0, ""
-                print(f"discodock dock: {name}: error: {err}", file=sys.stderr)
-            writer.writerow([name, status, n_poses, f"{time.perf_counter() - t0:.2f}", where])
-            fh.flush()
-    print(f"{n_ok}/{len(rows)} complexes docked; summary in {summary_path}")
+            r = latest.get(name, {"status": "error: not docked", "n_poses": 0, "seconds": "", "output": ""})
+            n_ok += r["status"] == "ok"
+            writer.writerow([name, r["status"], r["n_poses"], r["seconds"], r["output"]])
+    resumed = f" ({skipped} already docked by an earlier run)" if skipped else ""
+    print(f"{n_ok}/{len(rows)} complexes docked{resumed}; summary in {summary_path}")
     return 0 if n_ok == len(rows) else 1
