@@ -27,7 +27,7 @@ def _chunks(entries: Iterable[LibraryEntry], size: int) -> Iterator[list[Library
         yield chunk
 
 
-def dask_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], *, address: str, chunk: int = CHUNK,
+def dask_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], *, address: str, chunk: int | None = None,
                  client=None) -> Iterator[dict]:
     """Records of ``todo`` docked on the cluster at ``address`` (or an existing ``client``), in completion order."""
     try:
@@ -42,7 +42,7 @@ def dask_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], *, address: str
             raise ConfigError("--dask", f"cannot reach the Dask scheduler at {address} ({err})") from None
     try:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        chunks = _chunks(todo, chunk)
+        chunks = _chunks(todo, chunk or CHUNK)
         queue = as_completed()
         for c in (next(chunks, None) for _ in range(2 * n_workers)):
             if c is not None:
