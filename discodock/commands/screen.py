@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+from pathlib import Path
 
 from discodock.commands.dock import _center
-from discodock.errors import ConfigError
+from discodock.errors import ConfigError, InputError
 
 # "fast": fewer poses and steps, no Vina refinement (poses are still Vina-scored when ranked by Vina).
 PRESETS = {"default": {}, "fast": {"samples": 4, "steps": 10, "refine": "none"}}
@@ -67,11 +68,8 @@ def spec_from_args(args: argparse.Namespace):
     if args.timeout_s is not None and args.timeout_s <= 0:
         raise ConfigError("--timeout-s", f"must be positive, got {args.timeout_s}")
     site = site_from_args(pocket_center=args.pocket_center, autobox_ligand=args.autobox_ligand)
-    from discodock.data.parsing import load_protein  # noqa: F401  (fail fast on a missing receptor file)
-    from pathlib import Path
-
     if not Path(args.protein).is_file():
-        raise ConfigError(args.protein, "protein file not found")
+        raise InputError(args.protein, "protein file not found")
     return ScreenSpec(
         protein=str(Path(args.protein).resolve()), site=site, checkpoint=args.checkpoint, device=args.device,
         samples=samples, steps=steps, latents=args.latents, pocket_radius=args.pocket_radius,

@@ -64,17 +64,22 @@ def _settings(spec: ScreenSpec):
 
 
 class SiteMapsVina:
-    """Vina scoring and local optimisation on grid maps computed once over ``site`` for every atom type,
-    instead of once per ligand (maps are most of the cost of refining a handful of poses)."""
+    """Vina scoring, local optimisation and docking on grid maps computed once over the site for every atom
+    type, instead of once per ligand (maps are most of the cost of refining a handful of poses).
+
+    The maps box is the site's box, widened to at least ``MIN_EDGE`` per side (the Vina baseline's pocket box):
+    a crystal ligand's autobox is often smaller than the poses of larger library ligands."""
 
     MARGIN = 1.0  # Angstrom: a pose must lie this far inside the box to use the shared maps
+    MIN_EDGE = 25.0  # Angstrom
 
     def __init__(self, receptor, site: Site):
         self.receptor = receptor  # a VinaReceptor: the fallback for poses outside the box
         self.site = site
+        self.box = tuple(float(max(s, self.MIN_EDGE)) for s in site.size)
         self._v = receptor._vina(seed=0)
-        self._v.compute_vina_maps(center=list(site.center), box_size=list(site.size))
-        half = np.asarray(site.size) / 2 - self.MARGIN
+        self._v.compute_vina_maps(center=list(site.center), box_size=list(self.box))
+        half = np.asarray(self.box) / 2 - self.MARGIN
         self._lower, self._upper = np.asarray(site.center) - half, np.asarray(site.center) + half
         self._dock_v: dict[int, object] = {}
 
@@ -113,12 +118,12 @@ class SiteMapsVina:
         return results
 
     def dock(self, ligand, *, exhaustiveness: int = 8, num_poses: int = 9, seed: int = 0):
-        """Vina's own global search in the site box on the shared maps (the baseline of the benchmarks)."""
+        """Vina's own global search in the maps box (the benchmarks' baseline: the same box as refinement)."""
         from discodock.eval.vina_baseline import VinaPose, _pdbqt_to_poses, ligand_pdbqt
 
         if seed not in self._dock_v:
             v = self.receptor._vina(seed)
-            v.compute_vina_maps(center=list(self.site.center), box_size=list(self.site.size))
+            v.compute_vina_maps(center=list(self.site.center), box_size=list(self.box))
             self._dock_v[seed] = v
         v = self._dock_v[seed]
         v.set_ligand_from_string(ligand_pdbqt(ligand))

@@ -58,7 +58,8 @@ def test_two_shards_one_killed_and_resumed_merge_without_duplicates_or_losses(tm
 
     # Shard 1 here (in-process) while shard 0 sits killed; then shard 0 again: it resumes.
     assert main(_screen(lib, out, "--shard", "1/2")) == 0
-    resumed = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    # The resumed run uses 2 local worker processes (each loads the model once).
+    resumed = subprocess.run(cmd + ["--workers", "2"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - done_before - 1} docked, 1 errors this run" in resumed.stdout  # only the unfinished ones
     assert "6/6 finished" in resumed.stdout
