@@ -146,23 +146,6 @@ def read_library(path: str | Path, *, stats: dict | None = None) -> Iterator[Lib
         stats.update(records=position, renamed_duplicates=unique.renamed)
 
 
-def count_records(path: str | Path) -> int:
-    """Number of records (for the progress bar); one quick pass, no parsing."""
-    return sum(1 for _ in _count_iter(Path(path)))
-
-
-def _count_iter(path: Path):
-    fmt = library_format(path)
-    with _open_text(path) as fh:
-        if fmt == ".sdf":
-            yield from _sdf_records(fh)
-        elif fmt == ".csv":
-            yield from csv.reader(fh)
-            return
-        else:
-            yield from _smiles_records(fh)
-
-
 def library_records(path: str | Path) -> int:
-    n = count_records(path)
-    return n - 1 if library_format(path) == ".csv" and n else n
+    """Number of records (for the progress bar and shard sizes): one pass of the reader, no RDKit parsing."""
+    return sum(1 for _ in read_library(path))

@@ -53,29 +53,67 @@ def _init_worker(parent_pid: int) -> None:
     torch.set_num_threads(1)  # K workers on K cores
 
 
-def _local_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], workers: int) -> Iterator[dict]:
+def _crash_record(entry: LibraryEntry, spec: ScreenSpec) -> dict:
+    return {"ligand_id": entry.ligand_id, "position": entry.position, "smiles": entry.smiles, "status": "error",
+            "error": "the worker process died while docking this ligand (a native crash or out of memory)",
+            "seed": spec.seed, "poses": []}
+
+
+def _local_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], workers: int, *, task=dock_chunk) -> Iterator[dict]:
+    """Records of ``todo`` from this process (``workers`` 1) or a pool of worker processes. When a worker
+    dies (a native crash in RDKit or Vina, the OOM killer), the ligands it may have held are retried one at a
+    time in a fresh pool, so only the ligand that kills a worker alone becomes an error row."""
     if workers <= 1:
         engine = engine_for(spec)
         for entry in todo:
             yield engine.dock_entry(entry)
         return
     import multiprocessing as mp
+    from collections import deque
+    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(os.getpid(),)) as pool:
-        pending, it, exhausted = set(), iter(todo), False
-        while True:
-            while not exhausted and len(pending) < 2 * workers:
-                entry = next(it, None)
-                if entry is None:
-                    exhausted = True
-                else:
-                    pending.add(pool.submit(dock_chunk, spec, [entry]))
-            if not pending:
-                return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield from fut.result()
+    it, suspects = iter(todo), deque()
+    exhausted = False
+    while True:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(os.getpid(),))
+        pending: dict = {}
+        lost: list[LibraryEntry] = []
+        try:
+            while True:
+                # Suspects from a crash run alone; otherwise keep a few ligands per worker in flight.
+                limit = 1 if suspects else 2 * workers
+                while len(pending) < limit and (suspects or not exhausted):
+                    if suspects:
+                        if pending:
+                            break
+                        entry = suspects.popleft()
+                    else:
+                        entry = next(it, None)
+                        if entry is None:
+                            exhausted = True
+                            break
+                    pending[pool.submit(task, spec, [entry])] = entry
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    entry = pending.pop(fut)
+                    try:
+                        records = fut.result()
+                    except BrokenProcessPool:
+                        lost.append(entry)
+                        continue
+                    yield from records
+                if lost:
+                    lost.extend(pending.values())  # in flight on the broken pool: their results are gone
+                    break
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if len(lost) == 1:
+            yield _crash_record(lost[0], spec)  # it was alone in flight: it is the culprit
+        else:
+            suspects.extend(lost)
 
 
 def run_shard(spec: ScreenSpec, *, library: str | Path, out: str | Path, shard: Shard, workers: int = 1,
