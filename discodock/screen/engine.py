@@ -232,10 +232,10 @@ class ScreenEngine:
 
         from discodock.sampling.output import pose_to_sdf_block
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         record = {"ligand_id": entry.ligand_id, "position": entry.position, "smiles": entry.smiles,
                   "status": "error", "error": None, "vina_score": None, "confidence": None, "heavy_atoms": None,
-                  "seconds": None, "seed": self.spec.seed, "model_sha256": self.model_sha256,
+                  "seconds": None, "cpu_seconds": None, "seed": self.spec.seed, "model_sha256": self.model_sha256,
                   "discodock_version": __version__, "warnings": None, "poses": []}
         try:
             with time_limit(self.spec.timeout_s):
@@ -261,6 +261,7 @@ class ScreenEngine:
         except Exception as err:  # one ligand breaking RDKit/Vina/the model must not stop the screen
             record["error"] = f"{type(err).__name__}: {' '.join(str(err).split())}"
         record["seconds"] = round(time.perf_counter() - t0, 3)
+        record["cpu_seconds"] = round(time.process_time() - cpu0, 3)  # this process, all its threads
         return record
 
 

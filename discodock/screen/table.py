@@ -33,6 +33,7 @@ SCHEMA = pa.schema([
     ("confidence", pa.float64()),  # confidence model's best score over the poses (higher is better)
     ("heavy_atoms", pa.int64()),
     ("seconds", pa.float64()),  # wall time of this ligand in its worker
+    ("cpu_seconds", pa.float64()),  # CPU time of the worker process for this ligand (all its threads)
     ("seed", pa.int64()),
     ("model_sha256", pa.string()),
     ("discodock_version", pa.string()),

@@ -1,6 +1,5 @@
 """The Dask path: a real LocalCluster with 2 worker processes docks a small library; one writer collects."""
 
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq

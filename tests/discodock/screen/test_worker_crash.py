@@ -1,6 +1,5 @@
 """A ligand that kills its worker process (a native crash) becomes one error row; the others are docked."""
 
-import sys
 from pathlib import Path
 
 from discodock.screen.engine import ScreenSpec
