@@ -4,8 +4,8 @@ on the same ligands, plus the peak memory of a ``--dry-run`` over a 1,000- and a
 should stay flat: the library is streamed).
 
 Receptor: the shipped example 3d6p, site from its crystal ligand (``--autobox-ligand``). Ligands: a seeded
-sample of DUD-E FABP4 decoys (ZINC drug-like molecules; only their count and size matter here, FABP4 is not
-one of the enrichment targets). One worker, 1 thread each. Printed per method: ligands per hour of wall time
+sample of DUD-E FABP4 decoys (ZINC drug-like molecules docked into another protein; only time and memory are
+read here, never scores). One worker, 1 thread each. Printed per method: ligands per hour of wall time
 (depends on what else the machine runs) and ligands per CPU-hour of the docking process (what one idle core
 would give; model loading excluded).
 
