@@ -1,4 +1,4 @@
-"""The ``discodock`` command line: ``dock | train | benchmark | prepare``.
+"""The ``discodock`` command line: ``dock | train | benchmark | prepare | screen | screen-merge``.
 
 Each subcommand lives in ``discodock.commands.<name>`` and exposes ``add_arguments(parser)`` and
 ``run(args) -> int``; they are imported only when chosen, so ``discodock --help`` stays fast.
@@ -20,11 +20,13 @@ SUBCOMMANDS = {
     "benchmark": "RMSD success rates on complexes in the PDBBind layout",
     "prepare": "preprocess complexes in the PDBBind layout into an on-disk cache",
     "serve": "a web page and JSON API to dock and view poses in 3-D (needs the web extra)",
+    "screen": "virtual screening: dock a ligand library into one receptor (sharded, resumable, Parquet out)",
+    "screen-merge": "merge screen shards into one ranked hit table",
 }
 
 
 def _load(name: str):
-    return importlib.import_module(f"discodock.commands.{name}")
+    return importlib.import_module(f"discodock.commands.{name.replace('-', '_')}")
 
 
 def build_parser(load_commands: str | None = None) -> argparse.ArgumentParser:

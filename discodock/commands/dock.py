@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from discodock.data.batch_rows import finished_result, parse_center, read_batch_csv, resolve_row
+from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
 from discodock.errors import ConfigError, InputError
 
 
@@ -23,11 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("input (either --protein and --ligand, or --csv)")
     src.add_argument("--protein", help="receptor structure (.pdb, .pdb.gz, .cif)")
     src.add_argument("--ligand", help="ligand as a SMILES string or a file (.sdf, .mol2, .pdb)")
-    src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center]")
+    src.add_argument("--csv", help="batch: CSV with columns complex_name, protein_path, ligand [, pocket_center] "
+                                   "[, autobox_ligand]; a killed batch resumes when re-run with the same --out")
     p.add_argument("--out", required=True, help="output folder; poses go to OUT/NAME/")
     p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
-    p.add_argument("--samples", type=int, default=None, help="poses sampled per complex (default: the checkpoint's, 10 for the shipped weights)")
-    p.add_argument("--steps", type=int, default=None, help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="poses sampled per complex (default: the checkpoint's, 10 for the shipped weights)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
     p.add_argument("--checkpoint", help="model checkpoint (default: the shipped weights, pocket or blind by "
                                         "whether a pocket centre is given)")
     p.add_argument("--latents", choices=["prior", "none"], default="prior",
@@ -39,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ode", action=argparse.BooleanOptionalAction, default=None,
                    help="probability-flow ODE instead of the reverse SDE (default: the checkpoint's)")
     p.add_argument("--pocket-center", type=_center, metavar="X,Y,Z", help="dock around this site (Angstrom)")
+    p.add_argument("--autobox-ligand", metavar="REF",
+                   help="dock around a reference ligand (its heavy-atom centroid), as in smina/GNINA")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
     p.add_argument("--refine", choices=["none", "vina"], default=None,
@@ -57,8 +62,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="hetero groups kept in the receptor Vina refines and ranks against (default auto: metals "
                         "and common cofactors within 10 A of the site). The model itself sees residues only")
     p.add_argument("--no-resume", action="store_true",
-                   help="batch: re-dock every row (default: rows already finished in OUT with the same inputs and "
-                        "settings are kept, so a killed batch resumes)")
+                   help="batch: re-dock every row (default: rows the batch journal in OUT records as docked with "
+                        "the same settings are kept, so a killed batch resumes)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -95,6 +100,26 @@ def _check_settings(args: argparse.Namespace) -> None:
         raise InputError(out, f"output folder is not writable ({err.strerror or err})") from None
 
 
+BATCH_JOURNAL = "batch_journal.jsonl"
+BATCH_MANIFEST = "batch_manifest.json"
+
+
+def _batch_settings(args: argparse.Namespace) -> dict:
+    """Options that change a batch's results: a re-run into the same --out must use the same ones."""
+    keys = ("samples", "steps", "checkpoint", "latents", "prior_temperature", "temperature", "ode",
+            "pocket_center", "autobox_ligand", "pocket_radius", "refine", "rank", "seed", "add_hs",
+            "max_heavy_atoms", "csv", "ligand_index", "keep_het")
+    return {k: getattr(args, k) for k in keys}
+
+
+def _site_center(pocket_center, autobox_ligand):
+    """The docking site's centre from --pocket-center or --autobox-ligand (None: blind)."""
+    from discodock.screen.site import site_from_args
+
+    site = site_from_args(pocket_center=pocket_center, autobox_ligand=autobox_ligand)
+    return None if site is None else site.center
+
+
 def _print_warnings(name: str, result) -> None:
     """What the run had to do differently from what was asked (e.g. no Vina for a boron ligand), on stderr."""
     for warning in result.info.get("warnings", []):
@@ -111,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(None, "need --protein and --ligand (or --csv FILE)")
     _check_settings(args)
     rows = read_batch_csv(args.csv) if args.csv else None
+    default_center = _site_center(args.pocket_center, args.autobox_ligand)
 
     settings = DockSettings(
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
@@ -129,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
 
     if rows is None:
         name = args.name or _default_name(args.protein, args.ligand)
-        docker = docker_for(args.pocket_center)
+        docker = docker_for(default_center)
         try:
-            result = docker.dock(args.protein, args.ligand, name=name, pocket_center=args.pocket_center,
+            result = docker.dock(args.protein, args.ligand, name=name, pocket_center=default_center,
                                  settings=settings, seed=args.seed)
         except BaseException:
             remove_stale_result(args.out, name)
@@ -141,42 +167,60 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result.poses)} poses for {name} in {folder}/ (best: {folder}/rank1.sdf)")
         return 0
 
-    # Batch: one row at a time (memory stays flat), a bad row is reported and skipped.
+    # Batch: one row at a time (memory flat), a bad row is reported and skipped; every finished row is
+    # journaled, so a killed batch re-run with the same --out skips the rows already docked.
     from disco_core.training import progress
+    from discodock.screen.journal import Journal, check_manifest
 
     out = Path(args.out)
+    if args.no_resume:  # start the batch over: its journal and recorded settings go
+        for stale in (out / BATCH_JOURNAL, out / BATCH_MANIFEST):
+            stale.unlink(missing_ok=True)
+    check_manifest(out / BATCH_MANIFEST, _batch_settings(args), ignore=("csv",))
+    journal = Journal(out / BATCH_JOURNAL, key="complex_name")
+    finished = {r["complex_name"]: r for r in journal.records() if r["status"] == "ok"}
+    skipped = 0
+    for i, row in enumerate(progress(rows, desc="complexes", disable=args.quiet or None)):
+        name = row.get("complex_name") or f"row{i + 1}"
+        if name in finished and Path(finished[name]["output"]).is_dir():
+            skipped += 1
+            continue
+        t0 = time.perf_counter()
+        try:
+            entry = resolve_row(row, i, csv_path=args.csv)  # paths relative to the CSV; a bad row is one error
+            protein, ligand, center = entry.protein, entry.ligand, entry.pocket_center
+            autobox = row.get("autobox_ligand")
+            if center is None and autobox:
+                if not Path(autobox).is_absolute() and not Path(autobox).exists():
+                    autobox = str(Path(args.csv).parent / autobox)
+                center = _site_center(None, autobox)
+            elif center is None:
+                center = default_center
+            result = docker_for(center).dock(protein, ligand, name=name, pocket_center=center,
+                                             settings=settings, seed=args.seed)
+            folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
+            _print_warnings(name, result)
+            record = {"complex_name": name, "status": "ok", "n_poses": len(result.poses), "output": str(folder)}
+        except (InputError, argparse.ArgumentTypeError) as err:
+            remove_stale_result(out, name)
+            record = {"complex_name": name, "status": f"error: {err}", "n_poses": 0, "output": ""}
+            print(f"discodock dock: {name}: error: {err}", file=sys.stderr)
+        record["seconds"] = round(time.perf_counter() - t0, 2)
+        journal.append(record)
+    journal.close()
+
+    # summary.csv: the latest outcome of every CSV row, in CSV order (rewritten whole, so re-runs stay exact).
+    latest = {r["complex_name"]: r for r in journal.records()}
     summary_path = out / "summary.csv"
     n_ok = 0
     with open(summary_path, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["complex_name", "status", "n_poses", "seconds", "output"])
-        for i, row in enumerate(progress(rows, desc="complexes", disable=args.quiet or None)):
+        for i, row in enumerate(rows):
             name = row.get("complex_name") or f"row{i + 1}"
-            t0 = time.perf_counter()
-            try:
-                entry = resolve_row(row, i, csv_path=args.csv)  # paths relative to the CSV
-                center, protein = entry.pocket_center, entry.protein
-                expected = {"protein": protein, "ligand": entry.ligand, "pocket_center": None if center is None
-                            else [float(v) for v in center], "seed": args.seed, "keep_het": settings.keep_het,
-                            **{k: getattr(settings, k) for k in ("ligand_index", "samples", "steps", "latents",
-                                                                 "prior_temperature", "temperature", "ode")}}
-                done = None if args.no_resume else finished_result(out, name, expected)
-                if done is not None:  # a re-run of a killed batch: this row was finished with the same settings
-                    writer.writerow([name, "ok", done, "0.00", str(out / name)])
-                    fh.flush()
-                    n_ok += 1
-                    continue
-                result = docker_for(center).dock(protein, entry.ligand, name=name, pocket_center=center,
-                                                 settings=settings, seed=args.seed)
-                folder = write_dock_result(out, result, protein_path=protein, add_hs=args.add_hs)
-                _print_warnings(name, result)
-                status, n_poses, where = "ok", len(result.poses), str(folder)
-                n_ok += 1
-            except (InputError, argparse.ArgumentTypeError) as err:
-                remove_stale_result(out, name)
-                status, n_poses, where = f"error: {err}", 0, ""
-                print(f"discodock dock: {name}: error: {err}", file=sys.stderr)
-            writer.writerow([name, status, n_poses, f"{time.perf_counter() - t0:.2f}", where])
-            fh.flush()
-    print(f"{n_ok}/{len(rows)} complexes docked; summary in {summary_path}")
+            r = latest.get(name, {"status": "error: not docked", "n_poses": 0, "seconds": "", "output": ""})
+            n_ok += r["status"] == "ok"
+            writer.writerow([name, r["status"], r["n_poses"], r["seconds"], r["output"]])
+    resumed = f" ({skipped} already docked by an earlier run)" if skipped else ""
+    print(f"{n_ok}/{len(rows)} complexes docked{resumed}; summary in {summary_path}")
     return 0 if n_ok == len(rows) else 1

@@ -8,7 +8,6 @@ row is reported and skipped while the others run.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,25 +93,3 @@ def resolve_row(row: dict[str, str], index: int, *, csv_path: str | Path) -> Bat
             and (base / ligand).exists():
         ligand = str(base / ligand)
     return BatchRow(name=name, protein=protein, ligand=ligand, pocket_center=center)
-
-
-# What must match for a finished result to stand for a row of a re-run (a killed batch resumes).
-RESUME_KEYS = ("protein", "ligand", "ligand_index", "pocket_center", "seed", "samples", "steps", "latents",
-               "prior_temperature", "temperature", "ode")
-
-
-def finished_result(out_dir: str | Path, name: str, expected: dict) -> int | None:
-    """The pose count of a complete earlier result for ``name`` (``out_dir/name/results.json``, written
-    atomically) whose settings equal ``expected`` on :data:`RESUME_KEYS`; None when the row must be docked."""
-    path = Path(out_dir) / name / "results.json"
-    if not name or Path(name).name != name or not path.is_file():
-        return None
-    try:
-        info = json.loads(path.read_text())
-        if info.get("receptor_hetero", {}).get("keep_het") != expected.get("keep_het"):
-            return None
-        if any(info.get(k) != expected.get(k) for k in RESUME_KEYS):
-            return None
-        return len(info["poses"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None

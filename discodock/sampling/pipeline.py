@@ -59,6 +59,19 @@ class Docker:
     def __init__(self, models, cfg: DockingConfig, *, device: torch.device, checkpoint: str, checkpoint_hash: str):
         self.models, self.cfg, self.device = models, cfg, device
         self.checkpoint, self.checkpoint_hash = checkpoint, checkpoint_hash
+        self._reused: dict[str, tuple] = {}  # resolved protein path -> (parsed Protein, Vina receptor or None)
+
+    def reuse_receptor(self, protein_path, *, vina=None) -> None:
+        """Parse ``protein_path`` now and reuse it for every later ``dock`` into that file (a screen docks
+        thousands of ligands into one receptor). ``vina``: an object with ``score_poses`` and
+        ``local_optimize_poses`` (like :class:`~discodock.eval.vina_baseline.VinaReceptor`, e.g. one whose
+        grid maps cover the whole site) used instead of the per-call receptor. Raises ProteinError at once."""
+        from discodock.data.parsing import load_protein
+
+        self._reused[str(Path(protein_path).resolve())] = (load_protein(protein_path), vina)
+
+    def _reused_receptor(self, protein_path) -> tuple:
+        return self._reused.get(str(Path(protein_path).resolve()), (None, None))
 
     @property
     def supports_blind(self) -> bool:
@@ -70,7 +83,7 @@ class Docker:
         from discodock.data.conformers import generate_conformer
         from discodock.data.parsing import load_ligand, load_protein
 
-        protein = load_protein(protein_path)
+        protein = self._reused_receptor(protein_path)[0] or load_protein(protein_path)
         if pocket_center is None and protein.num_residues > MAX_BLIND_RESIDUES:
             raise InputError(protein_path, f"{protein.num_residues} residues: blind docking is limited to "
                                            f"{MAX_BLIND_RESIDUES} (memory); give --pocket-center X,Y,Z or crop the "
@@ -175,7 +188,8 @@ class Docker:
         t2 = time.perf_counter()
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
                            method=settings.rank, refine=settings.refine, info=info, device=self.device,
-                           drop_het=frozenset(g.key for g in het_dropped))
+                           drop_het=frozenset(g.key for g in het_dropped),
+                           vina_receptor=self._reused_receptor(protein_path)[1])
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings

@@ -24,11 +24,13 @@ def with_coords(mol: Chem.Mol, pos: torch.Tensor) -> Chem.Mol:
 
 
 def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, protein_path, method: str, refine: str,
-               info: dict, device: torch.device, drop_het: frozenset = frozenset()) -> list[RankedPose]:
+               info: dict, device: torch.device, drop_het: frozenset = frozenset(),
+               vina_receptor=None) -> list[RankedPose]:
     """Score every pose (``confidence``: the checkpoint's confidence model or None; or Vina), optionally refine
     with Vina, best first. ``info`` (results.json) gets the method actually used and any warning: a
     checkpoint without a confidence model ranks by Vina, and a ligand Vina cannot type (boron) is neither
-    refined nor scored by Vina. ``drop_het``: hetero groups left out of Vina's receptor (``--keep-het``)."""
+    refined nor scored by Vina. ``drop_het``: hetero groups left out of Vina's receptor (``--keep-het``); ``vina_receptor``: one prepared
+    already (a screen reuses one per receptor), else it is prepared here."""
     untyped = vina_untyped_elements(mol)
     if method == "confidence" and confidence is None:
         method = "vina"

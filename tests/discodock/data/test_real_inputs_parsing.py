@@ -92,7 +92,7 @@ def test_vina_receptor_gets_the_chosen_hetero_groups():
 
 
 def test_receptor_atom_limit(monkeypatch):
-    monkeypatch.setattr(parsing, "MAX_RECEPTOR_ATOMS", 500)
+    monkeypatch.setattr(parsing.protein, "MAX_RECEPTOR_ATOMS", 500)
     with pytest.raises(ProteinError, match="more than the limit of 500"):
         load_protein(DATA / "1G9V_RQ3_crop.pdb.gz")
 

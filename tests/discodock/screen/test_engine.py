@@ -1,0 +1,51 @@
+"""Engine pieces that need no model: site-wide Vina maps agree with per-pose maps; the per-ligand time limit."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rdkit import Chem
+
+from discodock.screen.engine import SiteMapsVina, time_limit
+from discodock.screen.site import AUTOBOX_ADD, autobox
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "data" / "examples" / "3d6p"
+
+
+def test_autobox_covers_the_reference_ligand():
+    site = autobox(EXAMPLE / "3d6p_ligand.sdf")
+    xyz = Chem.MolFromMolFile(str(EXAMPLE / "3d6p_ligand.sdf")).GetConformer().GetPositions()
+    assert np.allclose(site.center, xyz.mean(0))
+    half = np.asarray(site.size) / 2
+    assert (np.abs(xyz - site.center) <= half - AUTOBOX_ADD + 1e-6).all()
+
+
+def test_site_maps_score_like_per_pose_maps():
+    from discodock.scoring.vina import VinaReceptor
+
+    receptor = VinaReceptor(protein=EXAMPLE / "3d6p_protein.pdb.gz")
+    crystal = Chem.MolFromMolFile(str(EXAMPLE / "3d6p_ligand.sdf"))
+    site_vina = SiteMapsVina(receptor, autobox(EXAMPLE / "3d6p_ligand.sdf"))
+    shared = site_vina.score_poses([crystal])[0]
+    own = receptor.score_poses([crystal])[0]
+    assert shared < -3 and abs(shared - own) < 0.3  # same function, grids placed differently
+    refined = site_vina.local_optimize_poses([crystal])[0]
+    assert refined.score <= shared + 1e-6
+    far = Chem.Mol(crystal)  # outside the site box: scored on maps of its own, not on the shared ones
+    conf = far.GetConformer()
+    for i in range(far.GetNumAtoms()):
+        p = conf.GetAtomPosition(i)
+        conf.SetAtomPosition(i, (p.x + 30.0, p.y, p.z))
+    assert not site_vina._inside(far)
+    assert site_vina.score_poses([far])[0] == pytest.approx(receptor.score_poses([far])[0])
+
+
+def test_time_limit_interrupts_a_slow_ligand():
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match="--timeout-s"):
+        with time_limit(0.2):
+            time.sleep(5)
+    assert time.perf_counter() - t0 < 2
+    with time_limit(None):
+        pass
