@@ -229,10 +229,17 @@ class Docker:
 
 
 def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False) -> Docker:
-    """Load a checkpoint (default: the weights shipped in ``discodock/weights``, the blind ones for
-    ``blind=True``)."""
+    """Load a checkpoint (default: the weights shipped in ``discodock/weights``). ``blind=True`` without a
+    checkpoint gives a :class:`~discodock.sampling.site_docking.SiteDocker` (site predictor + pocket weights)
+    when the site predictor is shipped, else the shipped blind weights."""
     from discodock.train import load_models, resolve_device
 
+    if blind and checkpoint is None:  # no site: find sites, dock in each with the pocket weights
+        from discodock.sampling.site_docking import load_site_docker
+
+        site_docker = load_site_docker(device=device)
+        if site_docker is not None:
+            return site_docker
     path = Path(checkpoint) if checkpoint else default_weights(blind=blind)
     if not path.is_file():
         if checkpoint is None:

@@ -1,0 +1,1 @@
+"""Training loops of the smaller models that are not part of ``discodock train``."""
