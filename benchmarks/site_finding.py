@@ -2,9 +2,10 @@
 
 * ``predictor``: discodock's per-residue site classifier (``discodock/weights/site_predictor.pt``), its
   residue probabilities clustered into sites (:mod:`discodock.sampling.sites`), ranked by summed probability.
-* ``fpocket-rs``: the PyPI package ``fpocket-rs`` (a Rust reimplementation of fpocket; Debian has no fpocket
-  package here), on the protein's ATOM records, pockets in its own score order; a pocket's centre is the mean
-  of its alpha-sphere centres.
+* ``fpocket-rs``: the PyPI package ``fpocket-rs`` 0.1.0 (a Rust reimplementation of fpocket; Debian 12 has no
+  fpocket package), on the protein's ATOM records; a pocket's centre is the mean of its alpha-sphere centres.
+  Two orders: its own score order (``fpocket-rs``), which on validation complexes tends to put the true pocket
+  last, and largest pocket first by alpha-sphere count (``fpocket-rs_by_size``, chosen on validation data).
 * ``ar_prior``: the shipped blind model's AR prior (``discodock_cpu_blind.pt``). Its pointer latents pick one
   node each; ``--prior-draws`` draws per complex, the picked nodes' positions clustered by how often they are
   drawn (the same greedy clustering, each draw weighing 1), for latent 1 and latent 2 separately.
@@ -31,18 +32,21 @@ import torch
 METHODS = ("predictor", "fpocket-rs", "ar_prior")
 
 
-def fpocket_sites(protein_path: Path, k: int = 3) -> list[list[float]]:
+def fpocket_sites(protein_path: Path, k: int = 3) -> dict[str, list[list[float]]]:
+    """fpocket-rs pocket centres in its own score order and ordered by alpha-sphere count (largest first)."""
     import fpocket_rs
 
     opener = gzip.open if str(protein_path).endswith(".gz") else open
     with opener(protein_path, "rt") as fh:
         text = "".join(line for line in fh if line.startswith(("ATOM", "TER", "END")))
-    pockets = sorted(fpocket_rs.detect_pockets(text)["pockets"], key=lambda p: p["rank"])
-    out = []
-    for p in pockets[:k]:
-        spheres = torch.tensor([s[:3] for s in p["alpha_spheres"]], dtype=torch.float64)
-        out.append(spheres.mean(0).tolist())
-    return out
+    pockets = fpocket_rs.detect_pockets(text)["pockets"]
+
+    def centres(order):
+        return [torch.tensor([s[:3] for s in p["alpha_spheres"]], dtype=torch.float64).mean(0).tolist()
+                for p in order[:k]]
+
+    return {"fpocket-rs": centres(sorted(pockets, key=lambda p: p["rank"])),
+            "fpocket-rs_by_size": centres(sorted(pockets, key=lambda p: (-p["n_alpha_spheres"], p["rank"])))}
 
 
 class PriorPicker:
@@ -121,7 +125,8 @@ def main() -> int:
             protein, mol = _crystal_ligand(folder, cid)
             lig = mol.GetConformer().GetPositions().tolist()
             for method in args.methods:
-                names = ["ar_prior_latent1", "ar_prior_latent2"] if method == "ar_prior" else [method]
+                names = {"ar_prior": ["ar_prior_latent1", "ar_prior_latent2"],
+                         "fpocket-rs": ["fpocket-rs", "fpocket-rs_by_size"]}.get(method, [method])
                 if all((cid, m) in done for m in names):
                     continue
                 t0 = time.perf_counter()
@@ -129,7 +134,7 @@ def main() -> int:
                     if method == "predictor":
                         centres = {method: [s.center.tolist() for s in predict_sites(protein, mol, predictor=predictor)]}
                     elif method == "fpocket-rs":
-                        centres = {method: fpocket_sites(protein)}
+                        centres = fpocket_sites(protein)
                     else:
                         centres = {f"ar_prior_{k}": v for k, v in picker.sites(protein, mol).items()}
                     error = None

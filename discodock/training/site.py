@@ -166,7 +166,7 @@ def train(args: argparse.Namespace) -> Path:
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            total += float(loss) * len(order[s:s + args.batch])
+            total += float(loss.detach()) * len(order[s:s + args.batch])
         state["epoch"] += 1
         val = evaluate(model, val_ex, cutoff=args.label_cutoff, pos_weight=args.pos_weight)
         row = {"epoch": state["epoch"], "train_loss": total / len(order), "lr": lr,
