@@ -32,7 +32,30 @@ import torch
 METHODS = ("predictor", "fpocket-rs", "ar_prior")
 
 
-def fpocket_sites(protein_path: Path, k: int = 3) -> dict[str, list[list[float]]]:
+def _fpocket_worker(protein_path, k, queue):
+    queue.put(_fpocket_sites(protein_path, k))
+
+
+def fpocket_sites(protein_path: Path, k: int = 3, timeout_s: float = 900.0) -> dict[str, list[list[float]]]:
+    """:func:`_fpocket_sites` in a child process: fpocket-rs can hang on some structures (a miss after
+    ``timeout_s`` seconds)."""
+    import multiprocessing
+    import queue as queue_lib
+
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_fpocket_worker, args=(protein_path, k, q), daemon=True)
+    proc.start()
+    try:
+        return q.get(timeout=timeout_s)
+    except queue_lib.Empty:
+        raise TimeoutError(f"fpocket-rs took over {timeout_s:.0f} s") from None
+    finally:
+        proc.kill()
+        proc.join()
+
+
+def _fpocket_sites(protein_path: Path, k: int = 3) -> dict[str, list[list[float]]]:
     """fpocket-rs pocket centres in its own score order and ordered by alpha-sphere count (largest first)."""
     import fpocket_rs
 
@@ -96,7 +119,7 @@ def main() -> int:
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     ap.add_argument("--site-weights", default=None, help="site predictor weights (default: shipped)")
     ap.add_argument("--blind-checkpoint", default=None, help="blind docking weights (default: shipped)")
-    ap.add_argument("--prior-draws", type=int, default=32)
+    ap.add_argument("--prior-draws", type=int, default=16)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

@@ -46,17 +46,21 @@ def cluster_sites(
     coords: torch.Tensor,
     *,
     k: int = 3,
-    radius: float = 9.0,
-    min_prob: float = 0.15,
+    radius: float = 12.0,
+    min_prob: float = 0.25,
     max_sites: int = 10,
     shift_steps: int = 3,
+    rank_by: str = "sum",
 ) -> list[Site]:
     """The ``k`` best distinct sites from residue probabilities ``prob`` [R] at ``coords`` [R, 3] (Angstrom).
 
     Residues with ``prob >= min_prob`` are the candidates (the 5 most probable when none reaches it);
     ``radius`` (Angstrom) is a site's extent around its centre. Up to ``max_sites`` sites are formed, then
-    ranked by summed probability and the best ``k`` returned (fewer when the candidates run out).
+    ranked by summed probability (``rank_by="sum"``) or by their most probable residue (``"max"``), and the
+    best ``k`` returned (fewer when the candidates run out).
     """
+    if rank_by not in ("sum", "max"):
+        raise ValueError(f"rank_by must be 'sum' or 'max', got {rank_by!r}")
     prob = prob.detach().float().cpu()
     coords = coords.detach().float().cpu()
     if prob.numel() == 0:
@@ -81,7 +85,7 @@ def cluster_sites(
         sites.append(Site(center=centre, probability=float(prob[idx].sum()) / total, score=float(prob[idx].sum()),
                           max_probability=float(prob[idx].max()), residues=idx.tolist()))
         remaining &= ~members
-    sites.sort(key=lambda s: -s.score)
+    sites.sort(key=lambda s: -s.score if rank_by == "sum" else -s.max_probability)
     return sites[:k]
 
 
