@@ -75,7 +75,7 @@ class SiteDocker:
         info["blind_mode"] = "sites"
         info["site_predictor"] = self.site_weights
         info["warnings"] = sorted({w for r in results for w in r.info.get("warnings", [])})
-        info["receptor_residues"] = [r.info.get("receptor_residues") for r in results]
+        info["site_receptor_residues"] = [r.info.get("receptor_residues") for r in results]  # per crop
         info["sites"] = [
             site.to_json() | {"rank": i + 1, "seed": seed + i,
                               "pose_ranks": [rank for rank, (_, s) in enumerate(tagged, start=1) if s == i]}
