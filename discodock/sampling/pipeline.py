@@ -64,7 +64,7 @@ class Docker:
     def reuse_receptor(self, protein_path, *, vina=None) -> None:
         """Parse ``protein_path`` now and reuse it for every later ``dock`` into that file (a screen docks
         thousands of ligands into one receptor). ``vina``: an object with ``score_poses`` and
-        ``local_optimize_poses`` (like :class:`~discodock.eval.vina_baseline.VinaReceptor`, e.g. one whose
+        ``local_optimize_poses`` (like :class:`~discodock.scoring.vina.VinaReceptor`, e.g. one whose
         grid maps cover the whole site) used instead of the per-call receptor. Raises ProteinError at once."""
         from discodock.data.parsing import load_protein
 
@@ -197,8 +197,15 @@ class Docker:
 
 
 def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False) -> Docker:
-    """Load a checkpoint (default: the weights shipped in ``discodock/weights``, the blind ones for
-    ``blind=True``)."""
+    """Load a checkpoint (default: the weights shipped in ``discodock/weights``). ``blind=True`` without a
+    checkpoint gives a :class:`~discodock.sampling.site_docking.SiteDocker` (site predictor + pocket weights)
+    when the site predictor is shipped, else the shipped blind weights."""
+    if blind and checkpoint is None:  # no site: find sites, dock in each with the pocket weights
+        from discodock.sampling.site_docking import load_site_docker
+
+        site_docker = load_site_docker(device=device)
+        if site_docker is not None:
+            return site_docker
     path = Path(checkpoint) if checkpoint else default_weights(blind=blind)
     if not path.is_file():
         if checkpoint is None:

@@ -139,6 +139,8 @@ def test_blind_checkpoint_docks_without_a_site(tmp_path, example_complexes, tiny
 
     monkeypatch.setattr(pipeline, "DEFAULT_WEIGHTS", tiny_checkpoint)
     monkeypatch.setattr(pipeline, "DEFAULT_BLIND_WEIGHTS", ckpt)
+    # without a shipped site predictor, a row without a site falls back to the blind weights
+    monkeypatch.setattr("discodock.models.site_predictor.WEIGHTS", tmp_path / "no_site_predictor.pt")
     rows = [{"complex_name": "site", "protein_path": str(PROTEIN), "ligand": str(LIGAND), "pocket_center": CENTER},
             {"complex_name": "nosite", "protein_path": str(PROTEIN), "ligand": str(LIGAND), "pocket_center": ""}]
     table = tmp_path / "batch.csv"

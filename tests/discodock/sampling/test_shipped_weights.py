@@ -31,11 +31,25 @@ def test_shipped_weights_load_with_consistent_defaults():
 
 
 @pytest.mark.skipif(not DEFAULT_BLIND_WEIGHTS.is_file(), reason="no blind weights shipped")
-def test_shipped_blind_weights_are_chosen_without_a_site():
-    docker = load_docker(None, device="cpu", blind=True)
+def test_shipped_blind_weights_load_with_consistent_defaults():
+    docker = load_docker(DEFAULT_BLIND_WEIGHTS, device="cpu", blind=True)
     assert docker.checkpoint == str(DEFAULT_BLIND_WEIGHTS)
     assert docker.cfg.data.mode == "blind" and docker.supports_blind
     _check_defaults(docker)
+
+
+def test_without_a_site_the_default_is_site_finding_then_the_pocket_weights(monkeypatch, tmp_path):
+    from discodock.models.site_predictor import WEIGHTS
+    from discodock.sampling.site_docking import SiteDocker
+
+    if not WEIGHTS.is_file():
+        pytest.skip("no site predictor shipped")
+    docker = load_docker(None, device="cpu", blind=True)
+    assert isinstance(docker, SiteDocker) and docker.supports_blind
+    assert docker.checkpoint == str(DEFAULT_WEIGHTS) and docker.cfg.data.mode == "pocket"
+    if DEFAULT_BLIND_WEIGHTS.is_file():  # no site predictor: the whole-receptor blind weights
+        monkeypatch.setattr("discodock.models.site_predictor.WEIGHTS", tmp_path / "absent.pt")
+        assert load_docker(None, device="cpu", blind=True).checkpoint == str(DEFAULT_BLIND_WEIGHTS)
 
 
 def test_without_blind_weights_a_run_without_a_site_falls_back_to_the_pocket_ones(monkeypatch, tmp_path):
