@@ -128,7 +128,8 @@ def _print_warnings(name: str, result) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from discodock.sampling.output import remove_stale_result, write_dock_result
-    from discodock.sampling.pipeline import DockSettings, load_docker
+    from discodock.sampling.pipeline import DockSettings
+    from discodock.sampling.site_docking import load_engine
 
     if args.csv and (args.protein or args.ligand):
         raise ConfigError("--csv", "give either --csv or --protein/--ligand, not both")
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         """One model per run, or the shipped pocket / blind weights by whether this complex has a site."""
         blind = center is None and not args.checkpoint
         if blind not in dockers:
-            dockers[blind] = load_docker(args.checkpoint, device=args.device, blind=blind)
+            dockers[blind] = load_engine(args.checkpoint, device=args.device, blind=blind)
         return dockers[blind]
 
     if rows is None:

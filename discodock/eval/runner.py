@@ -65,12 +65,13 @@ def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 
                    pocket_center=None, seed: int = 0, device: str = "auto", crystal_mol=None,
                    rank: str | None = None, refine: str | None = None, keep_het: str = "auto") -> list:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, with the checkpoint's sampling defaults."""
-    from discodock.sampling.pipeline import DockSettings, default_weights, load_docker
+    from discodock.sampling.pipeline import DockSettings, default_weights
+    from discodock.sampling.site_docking import load_engine
 
     blind = pocket_center is None
     key = (str(checkpoint or default_weights(blind=blind)), str(device))
     if key not in _DOCKERS:
-        _DOCKERS[key] = load_docker(checkpoint, device=device, blind=blind)
+        _DOCKERS[key] = load_engine(checkpoint, device=device, blind=blind)
     settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het)
     result = _DOCKERS[key].dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                                 settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)

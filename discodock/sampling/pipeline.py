@@ -197,15 +197,8 @@ class Docker:
 
 
 def load_docker(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False) -> Docker:
-    """Load a checkpoint (default: the weights shipped in ``discodock/weights``). ``blind=True`` without a
-    checkpoint gives a :class:`~discodock.sampling.site_docking.SiteDocker` (site predictor + pocket weights)
-    when the site predictor is shipped, else the shipped blind weights."""
-    if blind and checkpoint is None:  # no site: find sites, dock in each with the pocket weights
-        from discodock.sampling.site_docking import load_site_docker
-
-        site_docker = load_site_docker(device=device)
-        if site_docker is not None:
-            return site_docker
+    """Load a checkpoint (default: the weights shipped in ``discodock/weights``, the blind ones for ``blind=True``).
+    :func:`discodock.sampling.site_docking.load_engine` is what a run without a site uses: it finds sites first."""
     path = Path(checkpoint) if checkpoint else default_weights(blind=blind)
     if not path.is_file():
         if checkpoint is None:

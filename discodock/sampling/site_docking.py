@@ -99,3 +99,16 @@ def load_site_docker(*, device: str = "auto", sites: int = DEFAULT_SITES, site_w
         return None
     pocket = load_docker(None, device=device, blind=False)
     return SiteDocker(pocket, load_site_predictor(path, device=pocket.device), sites=sites, site_weights=path)
+
+
+def load_engine(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False):
+    """The docking engine of a run. Without a site and without ``checkpoint``: a :class:`SiteDocker` (the site
+    predictor, then the shipped pocket weights in each site) when the site predictor is shipped, else the
+    shipped blind weights; otherwise :func:`~discodock.sampling.pipeline.load_docker`."""
+    from discodock.sampling.pipeline import load_docker
+
+    if blind and checkpoint is None:
+        site_docker = load_site_docker(device=device)
+        if site_docker is not None:
+            return site_docker
+    return load_docker(checkpoint, device=device, blind=blind)

@@ -193,9 +193,10 @@ class Engine:
 
     def __init__(self, *, device: str = "auto"):
         from discodock.sampling.pipeline import load_docker
+        from discodock.sampling.site_docking import load_engine
 
         self.device = device
-        self._load = load_docker
+        self._load = load_engine
         self._dockers = {False: load_docker(None, device=device, blind=False)}
 
     def docker(self, *, blind: bool):

@@ -7,6 +7,7 @@ import yaml
 
 from discodock.sampling import pipeline
 from discodock.sampling.pipeline import DEFAULT_BLIND_WEIGHTS, DEFAULT_WEIGHTS, WEIGHTS_DIR, load_docker
+from discodock.sampling.site_docking import load_engine
 
 
 def _check_defaults(docker):
@@ -44,12 +45,12 @@ def test_without_a_site_the_default_is_site_finding_then_the_pocket_weights(monk
 
     if not WEIGHTS.is_file():
         pytest.skip("no site predictor shipped")
-    docker = load_docker(None, device="cpu", blind=True)
+    docker = load_engine(None, device="cpu", blind=True)
     assert isinstance(docker, SiteDocker) and docker.supports_blind
     assert docker.checkpoint == str(DEFAULT_WEIGHTS) and docker.cfg.data.mode == "pocket"
     if DEFAULT_BLIND_WEIGHTS.is_file():  # no site predictor: the whole-receptor blind weights
         monkeypatch.setattr("discodock.models.site_predictor.WEIGHTS", tmp_path / "absent.pt")
-        assert load_docker(None, device="cpu", blind=True).checkpoint == str(DEFAULT_BLIND_WEIGHTS)
+        assert load_engine(None, device="cpu", blind=True).checkpoint == str(DEFAULT_BLIND_WEIGHTS)
 
 
 def test_without_blind_weights_a_run_without_a_site_falls_back_to_the_pocket_ones(monkeypatch, tmp_path):
