@@ -154,6 +154,18 @@ def _nan_pdb() -> str:
     return "\n".join(lines) + "\nEND\n"
 
 
+def _one_line_error(tmp_path, name: str, content: str | None, error: type, reader) -> Exception:
+    """Write ``content`` (None: no file) to ``name``, read it, and check the error is one line naming the file."""
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(error) as info:
+        reader(path)
+    message = str(info.value)
+    assert message.startswith(str(path)) and "\n" not in message
+    return info.value
+
+
 @pytest.mark.parametrize(
     "name, content, problem",
     [
@@ -166,14 +178,8 @@ def _nan_pdb() -> str:
     ],
 )
 def test_protein_errors(tmp_path, name, content, problem):
-    path = tmp_path / name
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(ProteinError) as info:
-        load_protein(path)
-    message = str(info.value)
-    assert message.startswith(str(path)) and problem in message and "\n" not in message
-    assert isinstance(info.value, InputError)
+    err = _one_line_error(tmp_path, name, content, ProteinError, load_protein)
+    assert problem in str(err) and isinstance(err, InputError)
 
 
 # ------------------------------------------------------------------------------------------------ ligands
@@ -243,13 +249,7 @@ def _bad_mol2() -> str:
     ],
 )
 def test_ligand_file_errors(tmp_path, name, content, problem):
-    path = tmp_path / name
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(LigandError) as info:
-        load_ligand(path)
-    message = str(info.value)
-    assert message.startswith(str(path)) and problem in message and "\n" not in message
+    assert problem in str(_one_line_error(tmp_path, name, content, LigandError, load_ligand))
 
 
 @pytest.mark.parametrize(
