@@ -217,7 +217,7 @@ def _rbf(d: torch.Tensor, max_d: float = 20.0) -> torch.Tensor:
 def residue_graph(res: ResidueStructure, *, k: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
     """kNN edges over C-alphas (``edge_index`` long [2, E]: row 0 neighbour j, row 1 centre i) and their
     invariant features [E, EDGE_FEATURE_DIM]."""
-    from discodock.data.graph import knn_graph
+    from discodock.data.neighbors import knn_graph
 
     k = min(k, res.num_residues - 1)
     if k < 1:
