@@ -165,12 +165,20 @@ def main() -> None:
         cmd = ["dock", "--csv", str(csv_path), "--out", str(folder / "batch"), *common]
         code, wall, _, _ = run(cmd, kill_after=args.kill_after)
         summary = folder / "batch" / "summary.csv"
-        done = sum(1 for _ in open(summary)) - 1 if summary.exists() else 0
-        print(f"batch of {n} rows: killed after {wall:.0f} s with {done} rows in the summary (exit {code})")
+        journal = folder / "batch" / "batch_journal.jsonl"  # the batch's resume record (discodock.screen.journal)
+
+        def docked_ok() -> set[str]:
+            import json
+
+            lines = journal.read_text().splitlines() if journal.exists() else []
+            return {r["complex_name"] for r in map(json.loads, filter(None, lines)) if r["status"] == "ok"}
+
+        before = docked_ok()
+        print(f"batch of {n} rows: killed after {wall:.0f} s with {len(before)} rows docked in the journal (exit {code})")
         code, wall, _, _ = run(cmd)
         rows = list(csv.DictReader(open(summary)))
         ok = [r for r in rows if r["status"] == "ok"]
-        kept = [r for r in ok if r["seconds"] == "0.00"]
+        kept = [r for r in ok if r["complex_name"] in before]
         errors = [r for r in rows if r["status"] != "ok"]
         print(f"re-run: exit {code}, {wall:.0f} s; {len(ok)} ok ({len(kept)} kept from the killed run, not "
               f"re-docked), {len(errors)} errors:")
