@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,9 +33,11 @@ def test_inputs_that_once_escaped(path):
 def test_seeded_atheris_run(reader, tmp_path):
     """A short coverage-guided run from the committed seeds; a finding fails the test and is saved under tmp."""
     env = dict(os.environ, DISCODOCK_FUZZ_READER=reader, OMP_NUM_THREADS="1")
+    corpus = tmp_path / "corpus"  # libFuzzer adds what it finds to its corpus: keep the committed seeds as they are
+    shutil.copytree(HERE / "seeds" / reader, corpus)
     proc = subprocess.run(
         [sys.executable, str(HERE / "harness.py"), "-runs=150", "-seed=1", "-timeout=30",
-         f"-artifact_prefix={tmp_path}/", str(HERE / "seeds" / reader)],
+         f"-artifact_prefix={tmp_path}/", str(corpus)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Done 150 runs" in proc.stderr
