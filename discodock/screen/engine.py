@@ -187,12 +187,13 @@ class ScreenEngine:
 
         from discodock.scoring.vina import get_receptor
         from discodock.sampling.pipeline import file_sha256, load_docker
+        from discodock.sampling.settings import resolve_settings
 
         self.spec = spec
         self.docker = load_docker(spec.checkpoint, device=spec.device, blind=False)
-        self.settings = _settings(spec)
-        self.refine = spec.refine or self.docker.cfg.sampling.refine
-        self.rank = spec.rank or self.docker.cfg.sampling.rank
+        # Resolved once, as for any docking run: what the spec leaves open comes from the checkpoint.
+        self.settings = resolve_settings(_settings(spec), self.docker.cfg)
+        self.refine, self.rank = self.settings.refine, self.settings.rank
         self.vina = None
         if "vina" in (self.refine, self.rank):
             self.vina = SiteMapsVina(get_receptor(spec.protein, cpu=spec.vina_cpu), spec.site)
