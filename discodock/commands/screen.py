@@ -30,8 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="ADDRESS", help="send ligands to a Dask cluster (tcp://scheduler:8786)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="default",
                    help="fast: 4 samples, 10 steps, no Vina refinement (explicit options win)")
-    p.add_argument("--samples", type=int, default=None, help="poses sampled per ligand (default 10)")
-    p.add_argument("--steps", type=int, default=None, help="reverse-diffusion steps (default 20)")
+    p.add_argument("--samples", type=int, default=None, help="poses sampled per ligand (default: the checkpoint's, 10 for the shipped weights)")
+    p.add_argument("--steps", type=int, default=None, help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
     p.add_argument("--refine", choices=["none", "vina"], default=None,
                    help="Vina local optimisation of each pose (default: the checkpoint's)")
     p.add_argument("--rank", choices=["confidence", "vina"], default=None, help="ranking (default: the checkpoint's)")
@@ -60,11 +60,12 @@ def spec_from_args(args: argparse.Namespace):
     from discodock.screen.site import site_from_args
 
     preset = PRESETS[args.preset]
-    samples = args.samples if args.samples is not None else preset.get("samples", 10)
-    steps = args.steps if args.steps is not None else preset.get("steps", 20)
+    samples = args.samples if args.samples is not None else preset.get("samples")  # None: the checkpoint's
+    steps = args.steps if args.steps is not None else preset.get("steps")
     for name, value in (("--samples", samples), ("--steps", steps), ("--workers", args.workers),
                         ("--top-poses", args.top_poses), ("--vina-cpu", args.vina_cpu)):
-        _positive(name, value)
+        if value is not None:
+            _positive(name, value)
     if args.timeout_s is not None and args.timeout_s <= 0:
         raise ConfigError("--timeout-s", f"must be positive, got {args.timeout_s}")
     site = site_from_args(pocket_center=args.pocket_center, autobox_ligand=args.autobox_ligand)

@@ -38,15 +38,16 @@ class ScreenSpec:
     site: Site
     checkpoint: str | None = None
     device: str = "cpu"
-    samples: int = 10
-    steps: int = 20
+    # Sampling options: None means the checkpoint's recommendation (resolved once, by resolve_settings).
+    samples: int | None = None
+    steps: int | None = None
     latents: str = "prior"
-    prior_temperature: float = 1.0
-    temperature: float = 1.0
-    ode: bool = False
+    prior_temperature: float | None = None
+    temperature: float | None = None
+    ode: bool | None = None
     pocket_radius: float | None = None
-    refine: str | None = None  # none | vina; None: the checkpoint's default
-    rank: str | None = None  # confidence | vina; None: the checkpoint's default
+    refine: str | None = None  # none | vina
+    rank: str | None = None  # confidence | vina
     max_heavy_atoms: int = 150
     seed: int = 0
     top_poses: int = 3
@@ -208,10 +209,11 @@ class ScreenEngine:
         """The settings that decide the results (compared on resume), plus what they resolved to."""
         s = asdict(self.spec)
         out = {k: s[k] for k in RESULT_SETTINGS if k in s}
+        # Resolved values, so a run that names the checkpoint's defaults resumes one that left them out.
+        resolved = asdict(self.settings)
+        out.update({k: resolved[k] for k in out if k in resolved})
         out.update(protein_sha256=self.protein_sha256, checkpoint_sha256=self.model_sha256,
-                   center=list(self.spec.site.center), size=list(self.spec.site.size),
-                   refine=self.refine, rank=self.rank,
-                   pocket_radius=self.spec.pocket_radius or self.docker.cfg.data.pocket_radius)
+                   center=list(self.spec.site.center), size=list(self.spec.site.size))
         return out
 
     def _confidence(self, mol, poses) -> float | None:

@@ -1,4 +1,4 @@
-"""Engine pieces that need no model: site-wide Vina maps agree with per-pose maps; the per-ligand time limit."""
+"""Engine pieces: site-wide Vina maps agree with per-pose maps; the per-ligand time limit; the manifest records resolved settings."""
 
 import time
 from pathlib import Path
@@ -49,3 +49,21 @@ def test_time_limit_interrupts_a_slow_ligand():
     assert time.perf_counter() - t0 < 2
     with time_limit(None):
         pass
+
+
+def test_manifest_records_the_checkpoints_defaults_resolved():
+    """Options left out take the checkpoint's values, and the manifest records those values, so a run that
+    names them explicitly resumes one that left them out (and a different value is still refused)."""
+    from discodock.screen.engine import ScreenEngine, ScreenSpec
+
+    site = autobox(EXAMPLE / "3d6p_ligand.sdf")
+    common = dict(protein=str(EXAMPLE / "3d6p_protein.pdb.gz"), site=site, refine="none", rank="confidence")
+    implicit = ScreenEngine(ScreenSpec(**common))
+    cfg = implicit.docker.cfg.sampling
+    assert implicit.settings.samples == cfg.samples and implicit.settings.steps == cfg.steps
+    explicit = ScreenEngine(ScreenSpec(**common, samples=cfg.samples, steps=cfg.steps, ode=cfg.ode,
+                                       temperature=cfg.temperature, prior_temperature=cfg.prior_temperature))
+    assert implicit.manifest() == explicit.manifest()
+    assert implicit.manifest()["samples"] == cfg.samples
+    other = ScreenEngine(ScreenSpec(**common, samples=cfg.samples + 1))
+    assert other.manifest()["samples"] == cfg.samples + 1
