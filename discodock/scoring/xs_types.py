@@ -88,7 +88,7 @@ def _parse(pdbqt: str) -> tuple[list[_Atom], list[tuple[int, int]]]:
     for line in pdbqt.splitlines():
         if line.startswith(("ATOM  ", "HETATM")):
             serial = int(line[6:11])
-            ad = line[77:79].strip()
+            ad = line[77:].strip()
             segment = stack[-2] if serial == pending_axis_end else stack[-1]
             serial_index[serial] = len(atoms)
             atoms.append(_Atom(ad, np.array([float(line[30:38]), float(line[38:46]), float(line[46:54])]), segment))
