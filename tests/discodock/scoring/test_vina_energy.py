@@ -16,6 +16,7 @@ from discodock.scoring.vina import VinaReceptor
 from discodock.scoring.vina_energy import VinaGridEnergy
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
+MACROCYCLE = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pdbbind_subset213" / "1qbu"
 COMPLEXES = ("6ce6", "5n17", "5y12")
 BOX = 22.0  # Angstrom
 N_PERTURBED = 6
@@ -189,3 +190,20 @@ def test_ligand_vina_cannot_type_is_a_ligand_error():
     flat = Chem.MolFromSmiles("CCO")  # no 3D conformer
     with pytest.raises(LigandError, match="conformer"):
         VinaGridEnergy.build(receptor=receptor, ligand=flat, center=center, size=BOX)
+
+
+def test_macrocycle_closure_types_match_vina():
+    """1qbu's ligand is a macrocycle: meeko opens the ring (CG0 carbons, G0 dummies) and Vina counts the pairs
+    across it; the trilinear energy still equals Vina's map-based score."""
+    protein, ligand_file = MACROCYCLE / "1qbu_protein.pdb.gz", MACROCYCLE / "1qbu_ligand.sdf"
+    if not protein.exists():
+        pytest.skip("shared data not available")
+    receptor = VinaReceptor(protein=protein, cpu=1)
+    ligand = Chem.RemoveHs(Chem.MolFromMolFile(str(ligand_file)))
+    assert " CG0" in ligand_pdbqt(ligand)
+    center = ligand.GetConformer().GetPositions().mean(0)
+    energy = VinaGridEnergy.build(receptor=receptor, ligand=ligand, center=center, size=BOX, interpolation="linear")
+    ref = vina_for(receptor, ligand, center, no_refine=True).score()
+    pos = torch.tensor(ligand.GetConformer().GetPositions(), dtype=torch.float32)[None]
+    inter, intra, affinity = components(energy, pos)
+    assert abs(inter[0] - ref[1]) < 0.005 and abs(intra[0] - ref[5]) < 0.015 and abs(affinity[0] - ref[0]) < 0.005
