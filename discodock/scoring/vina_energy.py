@@ -90,11 +90,13 @@ class VinaGridEnergy(torch.nn.Module):
     def __init__(self, *, grids: torch.Tensor, origin: Sequence[float], spacing: float, atom_grid: torch.Tensor,
                  pairs: torch.Tensor, pair_radius: torch.Tensor, pair_hydrophobic: torch.Tensor,
                  pair_hbond: torch.Tensor, num_tors: float, outside_weight: float = OUTSIDE_WEIGHT,
-                 interpolation: str = "cubic"):
+                 interpolation: str = "cubic", rotatable_bonds: Sequence[tuple[int, int]] = ()):
         super().__init__()
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, not {interpolation!r}")
         self.interpolation = interpolation
+        # The bonds Vina's model twists (atom indices); its pairs assume that only these change dihedrals.
+        self.rotatable_bonds = tuple((int(i), int(j)) for i, j in rotatable_bonds)
         _, pz, py, px = grids.shape  # points per axis (voxels + 1), z slowest as in the map files
         self.points = (pz, py, px)
         self.spacing = float(spacing)
@@ -155,7 +157,8 @@ class VinaGridEnergy(torch.nn.Module):
                    pair_radius=torch.from_numpy(types.pair_radius),
                    pair_hydrophobic=torch.from_numpy(types.pair_hydrophobic),
                    pair_hbond=torch.from_numpy(types.pair_hbond), num_tors=types.num_tors,
-                   outside_weight=outside_weight, interpolation=interpolation)
+                   outside_weight=outside_weight, interpolation=interpolation,
+                   rotatable_bonds=types.rotatable_bonds.tolist())
 
     @property
     def box(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -61,7 +61,8 @@ class VinaLigandTypes:
     ``grid_type``: XS type per atom for the receptor maps (-1: not scored, e.g. hydrogens);
     ``pairs``: [P, 2] intramolecular atom pairs; ``pair_radius``: [P] optimal surface distance R_i + R_j
     (Angstrom); ``pair_hydrophobic`` / ``pair_hbond``: [P] which pair terms apply; ``num_tors``: the torsion
-    count in Vina's ``1 + w * num_tors`` normalisation."""
+    count in Vina's ``1 + w * num_tors`` normalisation; ``rotatable_bonds``: [R, 2] the bonds Vina twists
+    (its BRANCH axes: ring bonds meeko opened in a macrocycle included, amides excluded)."""
 
     grid_type: np.ndarray
     pairs: np.ndarray
@@ -69,6 +70,7 @@ class VinaLigandTypes:
     pair_hydrophobic: np.ndarray
     pair_hbond: np.ndarray
     num_tors: float
+    rotatable_bonds: np.ndarray
 
 
 @dataclass
@@ -226,6 +228,7 @@ def vina_ligand_types(pdbqt: str, mol: Chem.Mol) -> VinaLigandTypes:
     types = _xs_types(atoms, bonded)
     to_pdbqt = _match_atoms(atoms, types, mol)
     near = _within_three_bonds(bonded) | _closure_clash(atoms, bonded)
+    from_pdbqt = {int(k): i for i, k in enumerate(to_pdbqt) if k >= 0}
 
     grid_type = np.full(mol.GetNumAtoms(), -1)
     for i, k in enumerate(to_pdbqt):
@@ -252,4 +255,6 @@ def vina_ligand_types(pdbqt: str, mol: Chem.Mol) -> VinaLigandTypes:
         pair_hydrophobic=np.array(hydrophobic, dtype=bool),
         pair_hbond=np.array(hbond, dtype=bool),
         num_tors=_num_tors(atoms, bonded, axes),
+        rotatable_bonds=np.array([(from_pdbqt[b], from_pdbqt[e]) for b, e in axes if b >= 0
+                                  and b in from_pdbqt and e in from_pdbqt], dtype=np.int64).reshape(-1, 2),
     )

@@ -1,6 +1,7 @@
 """Vina's energy in torch (discodock.scoring.vina_energy) against Vina's own numbers on real poses: crystal,
 Vina-optimised and randomly perturbed (rigid moves and torsion twists) poses of three shipped complexes."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -141,10 +142,21 @@ def test_affinity_of_optimised_pose_is_vinas_optimize_score(cases):
         assert case["optimised_score"] < case["exact"][0, 0]  # the optimisation did move the crystal pose
 
 
+def test_rotatable_bonds_are_vinas_branches(cases):
+    case = cases[1]
+    _, crystal = load(case["cid"])
+    text = ligand_pdbqt(crystal)
+    bonds = case["energies"]["cubic"].rotatable_bonds
+    assert len(bonds) == sum(line.startswith("BRANCH") for line in text.splitlines()) > 0
+    for i, j in bonds:
+        bond = crystal.GetBondBetweenAtoms(i, j)
+        assert bond is not None and not bond.IsInRing() and bond.GetBondType() == Chem.BondType.SINGLE
+
+
 @pytest.mark.parametrize("mode", ["cubic", "linear"])
 def test_gradient_matches_finite_differences(cases, mode):
     case = cases[1]
-    energy = case["energies"][mode].double()
+    energy = copy.deepcopy(case["energies"][mode]).double()  # .double() converts in place
     pos = case["pos"][2:4].double().requires_grad_(True)
     assert torch.autograd.gradcheck(energy, (pos,), eps=1e-6, atol=1e-4, rtol=1e-3)
 
@@ -174,8 +186,7 @@ def test_device_and_dtype_follow_the_module(cases):
     e = moved(pos.to(device))
     assert e.device.type == device and e.shape == (2,)
     torch.testing.assert_close(e.cpu(), energy.to("cpu")(pos), atol=1e-4, rtol=1e-5)
-    assert energy.double()(pos).dtype == torch.float64
-    energy.float()
+    assert copy.deepcopy(energy).double()(pos).dtype == torch.float64
     with pytest.raises(ValueError, match="pos must be"):
         energy(pos[:, :-1])
 
