@@ -42,6 +42,8 @@ PAIR_CUTOFF = 8.0  # Angstrom
 CURL_V = 1000.0  # Vina's authentic_v: positive energies e become e * v / (v + e)
 OUTSIDE_WEIGHT = 10.0  # kcal/mol/A^2
 INTERPOLATIONS = ("cubic", "linear")
+# Uniform cubic B-spline weights of points -1, 0, 1, 2 at fraction t: (1-t)^3/6, (3t^3-6t^2+4)/6, ...
+CUBIC_BSPLINE = [[1 / 6, 4 / 6, 1 / 6, 0.0], [-0.5, 0.0, 0.5, 0.0], [0.5, -1.0, 0.5, 0.0], [-1 / 6, 0.5, -0.5, 1 / 6]]
 
 
 def _curl(e: torch.Tensor) -> torch.Tensor:
@@ -58,12 +60,12 @@ def pair_energy(r: torch.Tensor, radius: torch.Tensor, hydrophobic: torch.Tensor
     """Vina's weighted pair energy (kcal/mol) at distances ``r`` (Angstrom) for pairs with optimal distance
     ``radius`` (sum of XS radii); 0 beyond the cutoff, positive values curled."""
     s = r - radius  # surface distance
-    e = (WEIGHTS["gauss1"] * torch.exp(-(s / 0.5) ** 2)
-         + WEIGHTS["gauss2"] * torch.exp(-((s - 3.0) / 2.0) ** 2)
-         + WEIGHTS["repulsion"] * torch.where(s < 0, s * s, torch.zeros_like(s))
-         + WEIGHTS["hydrophobic"] * hydrophobic * _slope_step(s, 1.5, 0.5)
-         + WEIGHTS["hbond"] * hbond * _slope_step(s, 0.0, -0.7))
-    return _curl(torch.where(r < PAIR_CUTOFF, e, torch.zeros_like(e)))
+    e = (WEIGHTS["gauss1"] * torch.exp(s.square() * -4.0)  # exp(-(s / 0.5)^2)
+         + WEIGHTS["gauss2"] * torch.exp((s - 3.0).square() * -0.25)  # exp(-((s - 3) / 2)^2)
+         + WEIGHTS["repulsion"] * s.clamp(max=0).square()
+         + _slope_step(s, 1.5, 0.5) * (WEIGHTS["hydrophobic"] * hydrophobic)
+         + _slope_step(s, 0.0, -0.7) * (WEIGHTS["hbond"] * hbond))
+    return _curl(e * (r < PAIR_CUTOFF))
 
 
 def read_vina_map(path: Path) -> tuple[np.ndarray, float, tuple[int, int, int]]:
@@ -107,13 +109,23 @@ class VinaGridEnergy(torch.nn.Module):
 
             grids = torch.from_numpy(np.stack([spline_filter(g.double().numpy(), order=3, mode="nearest")
                                                for g in grids])).to(grids.dtype)
-        self.register_buffer("grids", grids.reshape(-1).contiguous())
+        # One point of padding around each map, copying its faces: every stencil point then lies in the array
+        # (the faces extend outwards, as Vina's lookup holds outside atoms on the box face).
+        padded = torch.nn.functional.pad(grids.unsqueeze(0), (1, 1, 1, 1, 1, 1), mode="replicate")[0]
+        _, qz, qy, qx = padded.shape
+        self.register_buffer("grids", padded.reshape(-1).contiguous())
         self.register_buffer("origin", torch.as_tensor(origin, dtype=grids.dtype))  # x, y, z of point (0, 0, 0)
         self.register_buffer("upper", torch.tensor([px - 1, py - 1, pz - 1], dtype=grids.dtype))  # grid units
         self.register_buffer("scored", (atom_grid >= 0).to(grids.dtype))
-        self.register_buffer("map_start", atom_grid.clamp(min=0) * (pz * py * px))  # each atom's map, flat index
-        self.register_buffer("stride", torch.tensor([1, px, py * px]))  # flat-index step along x, y, z
-        self.register_buffer("stencil", torch.arange(-1, 3) if interpolation == "cubic" else torch.arange(2))
+        # Flat index of each atom's map at grid point (0, 0, 0), and steps along x, y, z.
+        self.register_buffer("map_start", atom_grid.clamp(min=0) * (qz * qy * qx) + (qy + 1) * qx + 1)
+        self.register_buffer("stride", torch.tensor([1, qx, qy * qx]))
+        stencil = range(-1, 3) if interpolation == "cubic" else range(2)
+        self.register_buffer("stencil_offset", torch.tensor([(dz * qy + dy) * qx + dx
+                                                             for dz in stencil for dy in stencil for dx in stencil]))
+        # Weight of each stencil point as a polynomial in the fraction t: row k holds the t^k coefficients.
+        basis = CUBIC_BSPLINE if interpolation == "cubic" else [[1.0, 0.0], [-1.0, 1.0]]
+        self.register_buffer("basis", torch.tensor(basis, dtype=grids.dtype))
         self.register_buffer("pairs", pairs)
         self.register_buffer("pair_radius", pair_radius.to(grids.dtype))
         self.register_buffer("pair_hydrophobic", pair_hydrophobic.to(grids.dtype))
@@ -171,12 +183,13 @@ class VinaGridEnergy(torch.nn.Module):
         return pos.to(self.grids.dtype)
 
     def _weights(self, frac: torch.Tensor) -> torch.Tensor:
-        """[..., 3, K] interpolation weights of the stencil points along each axis."""
+        """[..., 3, K] interpolation weights of the stencil points along each axis (a polynomial in the
+        fraction per stencil point, evaluated by Horner's rule)."""
         t = frac.unsqueeze(-1)
-        if self.interpolation == "linear":
-            return torch.cat([1 - t, t], dim=-1)
-        t2, t3 = t * t, t * t * t
-        return torch.cat([(1 - t) ** 3, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3], dim=-1) / 6
+        w = self.basis[-1]
+        for row in self.basis.flip(0)[1:]:
+            w = row + t * w
+        return w
 
     def inter(self, pos: torch.Tensor) -> torch.Tensor:
         """[B] ligand-receptor energy (kcal/mol) from the maps, plus the outside-the-box wall."""
@@ -185,13 +198,13 @@ class VinaGridEnergy(torch.nn.Module):
         inside = torch.minimum(g.clamp(min=0), self.upper)  # Vina evaluates outside atoms on the box face
         cell = torch.minimum(inside.detach().floor(), self.upper - 1)
         w = self._weights(inside - cell)  # [B, N, 3, K]
-        # Stencil points per axis, held on the grid (nearest-point extension at the faces), as flat offsets.
-        points = torch.minimum((cell.long().unsqueeze(-1) + self.stencil).clamp(min=0), self.upper.long()[:, None])
-        step = points * self.stride[:, None]  # [B, N, 3, K]
-        index = (self.map_start[:, None, None, None] + step[..., 2, :, None, None] + step[..., 1, None, :, None]
-                 + step[..., 0, None, None, :])  # [B, N, K(z), K(y), K(x)]
-        weight = w[..., 2, :, None, None] * w[..., 1, None, :, None] * w[..., 0, None, None, :]
-        per_atom = _curl((self.grids[index] * weight).flatten(-3).sum(-1))
+        base = self.map_start + (cell.long() * self.stride).sum(-1)  # [B, N]
+        k = w.shape[-1]
+        index = (base.unsqueeze(-1) + self.stencil_offset).view(*base.shape, k, k, k)  # [B, N, z, y, x]
+        # separable contraction: x, then y, then z
+        values = (torch.take(self.grids, index) * w[..., 0, None, None, :]).sum(-1)
+        values = (values * w[..., 1, None, :]).sum(-1)
+        per_atom = _curl((values * w[..., 2, :]).sum(-1))
         outside = ((g - inside) * self.spacing).square().sum(-1)
         return ((per_atom + self.outside_weight * outside) * self.scored).sum(-1)
 
@@ -200,7 +213,7 @@ class VinaGridEnergy(torch.nn.Module):
         pos = self._pos(pos)
         if self.pairs.shape[0] == 0:
             return pos.new_zeros(pos.shape[0])
-        r = (pos[:, self.pairs[:, 0]] - pos[:, self.pairs[:, 1]]).norm(dim=-1)
+        r = (pos.index_select(1, self.pairs[:, 0]) - pos.index_select(1, self.pairs[:, 1])).norm(dim=-1)
         return pair_energy(r, self.pair_radius, self.pair_hydrophobic, self.pair_hbond).sum(-1)
 
     def forward(self, pos: torch.Tensor) -> torch.Tensor:
