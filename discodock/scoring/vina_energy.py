@@ -2,8 +2,8 @@
 and differentiated at once (the batched energy of a physics search around diffusion samples).
 
 The receptor part is Vina's own affinity maps (``Vina.compute_vina_maps`` + ``write_maps``: one map per
-ligand XS type, values already weighted and summed over receptor atoms), interpolated trilinearly exactly as
-Vina's ``grid::evaluate`` does, with Vina's soft cap on positive energies (``curl``, v = 1000). The
+ligand XS type, values already weighted and summed over receptor atoms), interpolated per atom, with Vina's
+soft cap on positive energies (``curl``, v = 1000). The
 ligand's internal part is Vina's pair potential (gauss1, gauss2, repulsion, hydrophobic, hydrogen bond;
 8 Angstrom cutoff) over the pairs Vina counts (:mod:`discodock.scoring.xs_types`). ``affinity`` is what
 ``Vina.score()`` / ``Vina.optimize()`` report first: the intermolecular energy divided by
@@ -100,7 +100,6 @@ class VinaGridEnergy(torch.nn.Module):
         # The bonds Vina's model twists (atom indices); its pairs assume that only these change dihedrals.
         self.rotatable_bonds = tuple((int(i), int(j)) for i, j in rotatable_bonds)
         _, pz, py, px = grids.shape  # points per axis (voxels + 1), z slowest as in the map files
-        self.points = (pz, py, px)
         self.spacing = float(spacing)
         self.num_tors = float(num_tors)
         self.outside_weight = float(outside_weight)
@@ -148,7 +147,7 @@ class VinaGridEnergy(torch.nn.Module):
             raise LigandError(None, "the ligand has no atom Vina can score")
         center = [float(c) for c in center]
         size = np.broadcast_to(np.asarray(size, dtype=float), (3,)).tolist()
-        v = receptor._vina(seed=0)
+        v = receptor._vina(seed=0)  # the receptor's own Vina set-up (threads, PDBQT)
         v.set_ligand_from_string(pdbqt)
         v.compute_vina_maps(center=center, box_size=size, spacing=float(spacing), force_even_voxels=True)
         with tempfile.TemporaryDirectory(prefix="discodock_vina_maps_") as tmp:
@@ -158,7 +157,9 @@ class VinaGridEnergy(torch.nn.Module):
                 path = Path(tmp) / f"map.{XS_NAMES[t]}.map"
                 if not path.is_file():
                     raise RuntimeError(f"Vina wrote no map for XS type {XS_NAMES[t]} (typing mismatch)")
-                values, _, voxels = read_vina_map(path)
+                values, map_spacing, voxels = read_vina_map(path)
+                if abs(map_spacing - spacing) > 1e-4:
+                    raise RuntimeError(f"Vina wrote maps with spacing {map_spacing}, not {spacing}")
                 maps.append(values)
         # Vina's grid starts at centre - n * spacing / 2 (the header's CENTER is rounded; recompute it).
         origin = [c - n * float(spacing) / 2 for c, n in zip(center, voxels)]

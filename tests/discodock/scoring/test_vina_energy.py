@@ -2,6 +2,7 @@
 Vina-optimised and randomly perturbed (rigid moves and torsion twists) poses of three shipped complexes."""
 
 import copy
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +94,6 @@ def cases():
 
 
 def _pose_text(v):
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pose.pdbqt"
         v.write_pose(str(path), overwrite=True)
