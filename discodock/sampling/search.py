@@ -26,6 +26,7 @@ from discodock.errors import ConfigError
 from discodock.geometry._random import rand
 from discodock.geometry.kinematics import LigandKinematics
 from discodock.geometry.rigid import axis_angle_to_matrix
+from discodock.geometry.torus import wrap
 from discodock.sampling.local_opt import Energy, PoseState, evaluate, local_optimize
 
 DRAWS_PER_ITERATION = 6
@@ -64,9 +65,9 @@ def monte_carlo_search(
     tor_mask: torch.Tensor,
     center: Sequence[float],
     box_size: Sequence[float],
-    iterations: int = 30,
+    iterations: int = 60,
     chains_per_seed: int = 4,
-    local_steps: int = 10,
+    local_steps: int = 20,
     temperature: float = 1.2,
     mutation_amplitude: float = 2.0,
     max_step: float = 2.0,
@@ -189,6 +190,8 @@ def mutate(kin: LigandKinematics, state: PoseState, u: torch.Tensor, amplitude: 
     rotvec = (amplitude / kin.radius[state.ref_index].clamp_min(1e-6))[:, None] * ball
     rotvec = torch.where((which == 1)[:, None], rotvec, torch.zeros_like(rotvec))
     rotation = axis_angle_to_matrix(rotvec) @ state.rotation
+    # one Newton step back to orthogonality: thousands of composed increments would otherwise drift (float32)
+    rotation = 1.5 * rotation - 0.5 * rotation @ rotation.mT @ rotation
     pick = which[:, None] == 2 + torch.arange(T, device=u.device)  # [C, T]
-    torsions = torch.where(pick, (math.pi * (2 * u[:, 4] - 1))[:, None], state.torsions)
+    torsions = torch.where(pick, (math.pi * (2 * u[:, 4] - 1))[:, None], wrap(state.torsions))
     return PoseState(translation, rotation, torsions, state.ref_index)
