@@ -166,17 +166,21 @@ class LigandKinematics:
         # root motion x -> R x + b: rotation about the centroid, then the translation
         A = [R[:, None]]
         b = [(translation + c - (R @ c[:, :, None]).squeeze(-1))[:, None]]
+        # per bond, in depth order: its pivot atom and unit axis in the reference pose (rotations keep units)
+        order = self.order
+        to = ref[:, self.axis_to[order], :, None]
+        unit = to - ref[:, self.axis_from[order], :, None]
+        unit = unit / unit.norm(dim=-2, keepdim=True)
+        angle = torsions[:, order]
         origins, axes = [], []
         start = 0
         for end in self.level_ends:
-            bonds, parent = self.order[start:end], self.parent[start:end]
+            parent = self.parent[start:end]
             A_all, b_all = torch.cat(A, 1), torch.cat(b, 1)
             Ap, bp = A_all[:, parent], b_all[:, parent]  # [B, k, 3, 3], [B, k, 3]
-            to, frm = ref[:, self.axis_to[bonds], :, None], ref[:, self.axis_from[bonds], :, None]
-            origin = (Ap @ to).squeeze(-1) + bp
-            axis = (Ap @ (to - frm)).squeeze(-1)
-            axis = axis / axis.norm(dim=-1, keepdim=True)
-            Rt = _turn(axis, torsions[:, bonds])
+            origin = (Ap @ to[:, start:end]).squeeze(-1) + bp
+            axis = (Ap @ unit[:, start:end]).squeeze(-1)
+            Rt = _turn(axis, angle[:, start:end])
             A.append(Rt @ Ap)
             b.append((Rt @ (bp - origin)[..., None]).squeeze(-1) + origin)
             origins.append(origin)
@@ -185,7 +189,7 @@ class LigandKinematics:
         A_all, b_all = torch.cat(A, 1), torch.cat(b, 1)
         pos = (A_all[:, self.fragment] @ ref[..., None]).squeeze(-1) + b_all[:, self.fragment]
         if origins:
-            unsort = torch.argsort(self.order)
+            unsort = torch.argsort(order)
             origin, axis = torch.cat(origins, 1)[:, unsort], torch.cat(axes, 1)[:, unsort]
         else:
             origin = axis = pos.new_zeros(B, 0, 3)
@@ -222,12 +226,18 @@ class Posed:
     axis: torch.Tensor
 
 
+_HAT_INDEX = ((0, 2, 1), (2, 0, 0), (1, 0, 0))  # [k]x = k[_HAT_INDEX] * _HAT_SIGN
+_HAT_SIGN = ((0.0, -1.0, 1.0), (1.0, 0.0, -1.0), (-1.0, 1.0, 0.0))
+
+
 def _turn(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Rotations by ``angle [...]`` about unit ``axis [..., 3]``: cos I + sin [k]x + (1 - cos) k k^T
     (exactly the identity at angle 0)."""
     cos, sin = torch.cos(angle)[..., None, None], torch.sin(angle)[..., None, None]
-    eye = torch.eye(3, dtype=axis.dtype, device=axis.device)
-    return cos * eye + sin * hat(axis) + (1 - cos) * (axis[..., :, None] * axis[..., None, :])
+    dev, dtype = axis.device, axis.dtype
+    K = axis[..., torch.tensor(_HAT_INDEX, device=dev)] * torch.tensor(_HAT_SIGN, dtype=dtype, device=dev)
+    eye = torch.eye(3, dtype=dtype, device=dev)
+    return cos * eye + sin * K + (1 - cos) * (axis[..., :, None] * axis[..., None, :])
 
 
 def _shape(x) -> str:
