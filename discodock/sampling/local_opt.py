@@ -118,6 +118,8 @@ def evaluate(energy: Energy, kin: LigandKinematics, state: PoseState, box: torch
             got = tuple(e.shape) if torch.is_tensor(e) else type(e).__name__
             raise ConfigError(None, f"the energy must return a [{B}] tensor for [{B}, N, 3] poses, got {got}")
         (grad_pos,) = torch.autograd.grad(e.sum(), pos)
+    # a chain whose gradient is not finite (an energy that overflowed) stands still rather than jump
+    grad_pos = torch.nan_to_num(grad_pos, nan=0.0, posinf=0.0, neginf=0.0)
     grad = kin.pullback(posed, grad_pos) / tangent_scale(kin, state.ref_index)
     state = dataclasses.replace(state, translation=state.translation + shift)
     return Evaluated(state, posed.pos, e.detach(), grad)
@@ -163,7 +165,9 @@ def local_optimize(
         trial = evaluate(energy, kin, retract(kin, cur.state, p), box)
         s = torch.cat([trial.state.translation - cur.state.translation, p[:, 3:]], 1)  # as projected
         decrease = (g * s).sum(-1).clamp(max=0)
-        ok = torch.isfinite(trial.energy) & (trial.energy <= cur.energy + _ARMIJO * decrease)
+        ok = torch.isfinite(trial.energy) & (
+            (trial.energy <= cur.energy + _ARMIJO * decrease) | ~torch.isfinite(cur.energy)
+        )
         # curvature pair from every trial, accepted or not (as trust-region methods do)
         y = trial.grad - g
         ys, yy = (y * s).sum(-1), (y * y).sum(-1)

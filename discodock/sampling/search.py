@@ -158,10 +158,12 @@ def run_chains(
             cand = local_optimize(energy, kin, cand, box, steps=local_steps, max_step=max_step)
             evaluations += C * (1 + local_steps)
             gain = cur.energy - cand.energy  # Metropolis (Vina's rule): always downhill, uphill by chance
-            accept = torch.isfinite(cand.energy) & ((gain > 0) | (u[:, 5] < torch.exp(gain / temperature)))
+            metropolis = (gain > 0) | (u[:, 5] < torch.exp(gain / temperature))
+            # a chain stuck at a NaN energy takes any finite candidate (+inf already compares as uphill from it)
+            accept = torch.isfinite(cand.energy) & (metropolis | ~torch.isfinite(cur.energy))
             cur = cand.where(accept, cur)
             accepted += accept
-            better = cur.energy < best_e
+            better = (cur.energy < best_e) | (torch.isfinite(cur.energy) & ~torch.isfinite(best_e))
             best_pos = torch.where(better[:, None, None], cur.pos, best_pos)
             best_e = torch.where(better, cur.energy, best_e)
     return SearchResult(

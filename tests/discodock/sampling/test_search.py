@@ -196,3 +196,27 @@ def test_bad_arguments_raise_config_error(problem, change, message):
 def test_an_energy_of_the_wrong_shape_raises_config_error(problem):
     with pytest.raises(ConfigError, match=r"the energy must return a \[8\] tensor"):
         _search(problem, lambda pos: pos.square().sum(), iterations=1, local_steps=1)
+
+
+def test_a_chain_at_a_nan_energy_recovers_and_leaves_the_others_alone(problem):
+    """Poses reaching too far along x get a NaN energy (as an energy may for a pose it cannot score); one seed
+    starts just there. Its chains take the first finite candidate a mutation gives them; the other seed's chains run as
+    they would alone."""
+    target = problem["target"]
+    msd = _msd(target)
+    limit = float(target[:, 0].max()) + 2.0
+
+    def energy(pos):
+        return torch.where(pos[..., 0].max(-1).values > limit, torch.full_like(pos[:, 0, 0], float("nan")), msd(pos))
+
+    seeds = problem["seeds"][:2].clone()
+    seeds[1, :, 0] += limit + 0.3 - float(seeds[1, :, 0].max())
+    assert bool(torch.isnan(energy(seeds[1:])).all())
+    kin = LigandKinematics.create(seeds, problem["tor_bonds"], problem["tor_mask"])
+    box = site_box(problem["center"], BOX, like=seeds)
+    draws = torch.rand(4, 40, DRAWS_PER_ITERATION, generator=torch.Generator().manual_seed(4), dtype=D)
+    both = run_chains(energy, kin, torch.tensor([0, 0, 1, 1]), draws, box, local_steps=5, temperature=1.2)
+    assert bool(torch.isfinite(both.energy).all()) and bool(torch.isfinite(both.pos).all())
+    kin0 = LigandKinematics.create(seeds[:1], problem["tor_bonds"], problem["tor_mask"])
+    alone = run_chains(energy, kin0, torch.tensor([0, 0]), draws[:2], box, local_steps=5, temperature=1.2)
+    assert torch.allclose(alone.pos, both.pos[:2], atol=1e-8)
