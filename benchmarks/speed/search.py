@@ -6,7 +6,7 @@ energy), from 8 seeds, for 64 and 256 chains, and prints chain-iterations and po
 gradient) per CPU-second of this process (one thread), which a busy machine does not distort as it does wall
 time (printed too). Run it niced:
 
-    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/speed/search.py [--ligand SDF] [--iterations 20]
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/speed/search.py [--ligand SDF] [--iterations 30] [--local-steps 20]
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ DEFAULT_LIGAND = (
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ligand", type=Path, default=DEFAULT_LIGAND, help="SDF of the crystal ligand")
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--local-steps", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--local-steps", type=int, default=20)
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     args = parser.parse_args(argv)
     if not args.ligand.is_file():
