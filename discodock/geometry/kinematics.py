@@ -23,7 +23,7 @@ import dataclasses
 import torch
 
 from discodock.errors import ConfigError
-from discodock.geometry.rigid import axis_angle_to_matrix, hat
+from discodock.geometry.rigid import axis_angle_to_matrix
 
 _MIN_LEVER = 0.5  # Angstrom: floor for the lever arm of a torsion whose moving atoms hug its axis
 

@@ -109,7 +109,10 @@ def evaluate(energy: Energy, kin: LigandKinematics, state: PoseState, box: torch
         centroid = posed.pos.mean(1)
         shift = torch.minimum(torch.maximum(centroid, box[0]), box[1]) - centroid
         posed = dataclasses.replace(
-            posed, pos=posed.pos + shift[:, None], pivot=posed.pivot + shift, axis_origin=posed.axis_origin + shift[:, None]
+            posed,
+            pos=posed.pos + shift[:, None],
+            pivot=posed.pivot + shift,
+            axis_origin=posed.axis_origin + shift[:, None],
         )
     with torch.enable_grad():
         pos = posed.pos.detach().requires_grad_(True)

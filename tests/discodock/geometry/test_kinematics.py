@@ -17,7 +17,8 @@ def _refs(lig, S, seed=0):
     """S reference poses of the ligand: the crystal pose twisted and moved at random (distinct per pose)."""
     g = torch.Generator().manual_seed(seed)
     T = lig["tor_bonds"].shape[0]
-    twisted = apply_torsion_updates(lig["pos"], lig["tor_bonds"], lig["tor_mask"], torch.rand(S, T, generator=g, dtype=D) * 6)
+    delta = torch.rand(S, T, generator=g, dtype=D) * 6
+    twisted = apply_torsion_updates(lig["pos"], lig["tor_bonds"], lig["tor_mask"], delta)
     R = axis_angle_to_matrix(random_rotation_vectors(S, generator=g, dtype=D))
     return twisted @ R.mT + 5 * torch.randn(S, 1, 3, generator=g, dtype=D)
 
@@ -43,7 +44,8 @@ def test_zero_parameters_give_each_reference_pose_exactly(ligand):
     for dtype in (D, torch.float32):
         kin_d = LigandKinematics.create(refs.to(dtype), ligand["tor_bonds"], ligand["tor_mask"])
         idx = torch.tensor([2, 0, 3, 3, 1])
-        out = kin_d.coords(torch.zeros(5, 3, dtype=dtype), torch.zeros(5, 3, dtype=dtype), torch.zeros(5, T, dtype=dtype), idx)
+        zero = torch.zeros(5, 3 + 3 + T, dtype=dtype)
+        out = kin_d.coords(zero[:, :3], zero[:, 3:6], zero[:, 6:], idx)
         assert torch.equal(out, refs.to(dtype)[idx])  # bit for bit
     eye = torch.eye(3, dtype=D).expand(4, 3, 3)
     assert torch.equal(kin.coords(torch.zeros(4, 3, dtype=D), eye, torch.zeros(4, T, dtype=D)), refs)
@@ -111,7 +113,7 @@ def test_pullback_is_the_gradient_in_translation_left_rotation_and_torsions(ring
         g = torch.Generator().manual_seed(5)
         target = refs[0] + torch.randn(refs.shape[1:], generator=g, dtype=D)
 
-        def f(pos):  # a smooth, non-linear function of the coordinates
+        def f(pos, target=target):  # a smooth, non-linear function of the coordinates
             return (pos - target).square().sum(-1).sqrt().sin().sum(-1)
 
         posed = kin.pose(tr, R, tor)
@@ -142,7 +144,8 @@ def test_bad_topology_raises_config_error(flexible_ligand):
     with pytest.raises(ConfigError, match="outside"):
         LigandKinematics.create(pos, bonds + 100, mask)
     # no rotatable bonds: a rigid body
-    kin = LigandKinematics.create(pos, torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, pos.shape[0], dtype=torch.bool))
+    no_bonds = torch.zeros(0, 2, dtype=torch.long), torch.zeros(0, pos.shape[0], dtype=torch.bool)
+    kin = LigandKinematics.create(pos, *no_bonds)
     tr, rv, _ = _params(1, 0, 6)
     out = kin.coords(tr, rv, torch.zeros(1, 0, dtype=D))
     c = pos.mean(0)
