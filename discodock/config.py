@@ -94,7 +94,9 @@ class SamplingConfig:
     temperature: float = 1.0
     prior_temperature: float = 1.0
     rank: str = "confidence"
-    refine: str = "none"  # none | vina: Vina local optimisation of each pose before ranking
+    refine: str = "none"  # none | vina | search: Vina local optimisation, or a Monte Carlo search then it
+    search_iterations: int = 30  # refine=search: Monte Carlo steps per chain
+    search_chains: int = 4  # refine=search: chains started from each sampled pose
 
 
 @dataclass

@@ -56,8 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N complexes of the ID list")
     parser.add_argument("--rank", choices=("confidence", "vina"), default=None,
                         help="discodock ranking (default: the checkpoint's)")
-    parser.add_argument("--refine", choices=("none", "vina"), default=None,
-                        help="discodock: Vina local optimisation of each pose (default: the checkpoint's)")
+    parser.add_argument("--refine", choices=("none", "vina", "search"), default=None,
+                        help="discodock: Vina local optimisation of each pose, or a Monte Carlo search on Vina's "
+                             "energy from each pose then that (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",

@@ -46,8 +46,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dock around a reference ligand (its heavy-atom centroid), as in smina/GNINA")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
-    p.add_argument("--refine", choices=["none", "vina"], default=None,
-                   help="Vina local optimisation of each pose (default: the checkpoint's recommendation)")
+    p.add_argument("--refine", choices=["none", "vina", "search"], default=None,
+                   help="vina: Vina local optimisation of each pose; search: a Monte Carlo search on Vina's energy "
+                        "from each pose, then that (needs a site; default: the checkpoint's recommendation)")
+    p.add_argument("--search-iterations", type=int, default=None,
+                   help="refine=search: Monte Carlo steps per chain (default: the checkpoint's)")
+    p.add_argument("--search-chains", type=int, default=None,
+                   help="refine=search: chains started from each sampled pose (default: the checkpoint's)")
     p.add_argument("--rank", choices=["confidence", "vina"], default=None,
                    help="ranking (default: the checkpoint's recommendation)")
     p.add_argument("--seed", type=int, default=0)
@@ -78,7 +83,8 @@ def _default_name(protein: str, ligand: str) -> str:
 
 
 def _check_settings(args: argparse.Namespace) -> None:
-    for flag, value in (("--samples", args.samples), ("--steps", args.steps)):
+    for flag, value in (("--samples", args.samples), ("--steps", args.steps),
+                        ("--search-iterations", args.search_iterations), ("--search-chains", args.search_chains)):
         if value is not None and value < 1:
             raise ConfigError(flag, f"must be at least 1, got {value}")
     if args.batch_size is not None and args.batch_size < 1:
@@ -108,7 +114,7 @@ def _batch_settings(args: argparse.Namespace) -> dict:
     """Options that change a batch's results: a re-run into the same --out must use the same ones."""
     keys = ("samples", "steps", "checkpoint", "latents", "prior_temperature", "temperature", "ode",
             "pocket_center", "autobox_ligand", "pocket_radius", "refine", "rank", "seed", "add_hs",
-            "max_heavy_atoms", "csv", "ligand_index", "keep_het")
+            "max_heavy_atoms", "csv", "ligand_index", "keep_het", "search_iterations", "search_chains")
     return {k: getattr(args, k) for k in keys}
 
 
@@ -143,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
-        ligand_index=args.ligand_index, keep_het=args.keep_het,
+        ligand_index=args.ligand_index, keep_het=args.keep_het, search_iterations=args.search_iterations,
+        search_chains=args.search_chains,
     )
     dockers = {}
 

@@ -30,6 +30,7 @@ from discodock.models.bundle import load_models, resolve_device
 from discodock.sampling.output import DockResult
 from discodock.sampling.ranking import rank_poses
 from discodock.sampling.settings import DockSettings, resolve_settings
+from discodock.scoring.vina import POCKET_BOX_SIZE
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
@@ -153,6 +154,8 @@ class Docker:
     def dock(self, protein_path, ligand_spec, *, name: str, pocket_center=None, settings: DockSettings | None = None,
              seed: int = 0, crystal_mol: Chem.Mol | None = None) -> DockResult:
         settings = resolve_settings(settings or DockSettings(), self.cfg)
+        if settings.refine == "search" and pocket_center is None:  # before any work
+            raise ConfigError("--refine", "search needs a site (--pocket-center or --autobox-ligand)")
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data, mol, protein = self.build(protein_path, ligand_spec, name=name, pocket_center=pocket_center,
@@ -186,10 +189,16 @@ class Docker:
                                 "dropped": [g.label for g in het_dropped], "model_nodes": "residues only"},
         }
         t2 = time.perf_counter()
+        search = None
+        if settings.refine == "search":
+            info.update(search_iterations=settings.search_iterations, search_chains=settings.search_chains)
+            search = dict(center=[float(v) for v in pocket_center], box_size=POCKET_BOX_SIZE,
+                          tor_bonds=data[K.LIGAND][K.TOR_BONDS], tor_mask=data[K.LIGAND][K.TOR_MASK],
+                          iterations=settings.search_iterations, chains=settings.search_chains, seed=seed)
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
                            method=settings.rank, refine=settings.refine, info=info, device=self.device,
                            drop_het=frozenset(g.key for g in het_dropped),
-                           vina_receptor=self._reused_receptor(protein_path)[1])
+                           vina_receptor=self._reused_receptor(protein_path)[1], search=search)
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings

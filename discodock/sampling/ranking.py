@@ -1,4 +1,5 @@
-"""Ranking sampled poses: by the confidence model or by Vina score, after an optional Vina local optimisation."""
+"""Ranking sampled poses: by the confidence model or by Vina score, after an optional refinement: Vina's local
+optimisation (``vina``), or a Monte Carlo search on Vina's energy from each pose followed by it (``search``)."""
 
 from __future__ import annotations
 
@@ -25,27 +26,34 @@ def with_coords(mol: Chem.Mol, pos: torch.Tensor) -> Chem.Mol:
 
 def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, protein_path, method: str, refine: str,
                info: dict, device: torch.device, drop_het: frozenset = frozenset(),
-               vina_receptor=None) -> list[RankedPose]:
+               vina_receptor=None, search: dict | None = None) -> list[RankedPose]:
     """Score every pose (``confidence``: the checkpoint's confidence model or None; or Vina), optionally refine
     with Vina, best first. ``info`` (results.json) gets the method actually used and any warning: a
     checkpoint without a confidence model ranks by Vina, and a ligand Vina cannot type (boron) is neither
     refined nor scored by Vina. ``drop_het``: hetero groups left out of Vina's receptor (``--keep-het``); ``vina_receptor``: one prepared
-    already (a screen reuses one per receptor), else it is prepared here."""
+    already (a screen reuses one per receptor), else it is prepared here. ``search``: for ``refine="search"``, the
+    keyword arguments of :func:`~discodock.sampling.seeded_search.search_from_samples` beyond the poses and the
+    receptor (site box, rotatable bonds, iterations, chains, seed)."""
     untyped = vina_untyped_elements(mol)
     if method == "confidence" and confidence is None:
         method = "vina"
         if not untyped:  # else the warning below says what was done instead
             info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
-    if untyped and "vina" in (method, refine):  # e.g. a boronic acid: still dock it, without Vina
+    if untyped and ("vina" in (method, refine) or refine == "search"):  # e.g. a boronic acid: still dock it, without Vina
         refine = "none"
         method = "confidence" if confidence is not None else "none"
         info.setdefault("warnings", []).append(
             f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
             + ("left in sample order (no confidence model)" if method == "none" else "ranked by confidence"))
+    if refine == "search":
+        from discodock.sampling.seeded_search import search_from_samples
+
+        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions, receptor=get_receptor(protein_path, drop_residues=drop_het),
+                                           **search)
     poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
-    if "vina" in (method, refine):
-        receptor = get_receptor(protein_path)
-        if refine == "vina":
+    if "vina" in (method, refine) or refine == "search":
+        receptor = vina_receptor or get_receptor(protein_path, drop_residues=drop_het)
+        if refine in ("vina", "search"):  # after a search: Vina's own optimisation gives its exact score
             for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
                 p.mol, p.vina_score = refined.mol, refined.score
             positions = torch.stack([torch.tensor(p.mol.GetConformer().GetPositions(), dtype=torch.float32)

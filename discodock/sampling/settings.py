@@ -27,7 +27,9 @@ class DockSettings:
     temperature: float | None = None
     ode: bool | None = None
     pocket_radius: float | None = None
-    refine: str | None = None  # none | vina
+    refine: str | None = None  # none | vina | search
+    search_iterations: int | None = None  # refine=search: Monte Carlo steps per chain
+    search_chains: int | None = None  # refine=search: chains per sampled pose
     rank: str | None = None  # confidence | vina
     batch_size: int | None = None
     max_heavy_atoms: int = 150
@@ -38,7 +40,8 @@ class DockSettings:
 
 
 # DockSettings field -> SamplingConfig field that supplies its default.
-_FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank")
+_FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank",
+                    "search_iterations", "search_chains")
 
 
 def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings:
@@ -47,9 +50,11 @@ def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings
     if settings.pocket_radius is None:
         fill["pocket_radius"] = cfg.data.pocket_radius
     out = dataclasses.replace(settings, **fill)
-    for name in ("samples", "steps"):
+    for name in ("samples", "steps", "search_iterations", "search_chains"):
         if getattr(out, name) < 1:
-            raise ConfigError(f"--{name}", f"must be at least 1, got {getattr(out, name)}")
+            raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {getattr(out, name)}")
+    if out.refine not in ("none", "vina", "search"):
+        raise ConfigError("--refine", f"expected none, vina or search, got {out.refine!r}")
     if out.batch_size is not None and out.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {out.batch_size}")
     return out

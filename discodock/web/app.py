@@ -137,8 +137,8 @@ def _parse_submission(form, inputs: Path, s: ServerSettings) -> tuple[dict[str, 
     if center_text and autobox is not None:
         raise BadInput("site: give either pocket_center or autobox_ligand, not both")
     refine = _text(form, "refine")
-    if refine not in (None, "none", "vina"):
-        raise BadInput(f"refine: expected none or vina, got {refine[:20]!r}")
+    if refine not in (None, "none", "vina", "search"):
+        raise BadInput(f"refine: expected none, vina or search, got {refine[:20]!r}")
     params: dict[str, Any] = {
         "samples": _int(form, "samples", 10, 1, s.max_samples),
         "steps": _int(form, "steps", 20, 1, s.max_steps),

@@ -135,7 +135,9 @@
     notes.innerHTML = "";
     const note = (text) => { const li = document.createElement("li"); li.textContent = text; notes.appendChild(li); };
     const by = { vina: "Vina score (lowest first)", confidence: "confidence (highest first)", none: "sample order" }[j.ranked_by] || j.ranked_by;
-    note(`Ranked by ${by}; poses ${j.refined_by === "vina" ? "refined by Vina local optimisation" : "not refined"}.`);
+    const refined = {vina: "refined by Vina local optimisation",
+                     search: "refined by a Monte Carlo search on Vina's energy and Vina local optimisation"};
+    note(`Ranked by ${by}; poses ${refined[j.refined_by] || "not refined"}.`);
     note(`Confidence: ${j.confidence_meaning}.` + (j.poses.every((p) => p.confidence === null) ? " These weights have no confidence model, so it is blank." : ""));
     note("Valid: PoseBusters checks (bond lengths and angles, planarity, internal clashes, energy ratio, clashes with the protein); hover for the failed ones.");
     (j.warnings || []).forEach((w) => note(`Warning: ${w}`));

@@ -12,7 +12,7 @@ from discodock.sampling.site_docking import load_engine
 
 def _check_defaults(docker):
     cfg = docker.cfg
-    assert cfg.sampling.rank in ("confidence", "vina") and cfg.sampling.refine in ("none", "vina")
+    assert cfg.sampling.rank in ("confidence", "vina") and cfg.sampling.refine in ("none", "vina", "search")
     if cfg.sampling.rank == "confidence":
         assert docker.models.confidence is not None
     if cfg.model.latent.active:

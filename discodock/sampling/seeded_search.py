@@ -1,0 +1,55 @@
+"""Seeded physics search: every sampled pose starts Monte Carlo chains on AutoDock Vina's energy.
+
+One local optimisation from a diffusion sample ends in the nearest, often shallow, minimum; Vina's own search
+runs long Monte Carlo chains from random starts. This step does what Vina does, but from the model's samples
+and with all chains of a complex in one batch: Vina's scoring function on grid maps in torch
+(:class:`~discodock.scoring.vina_energy.VinaGridEnergy`), mutations, batched quasi-Newton steps and Metropolis
+acceptance (:func:`~discodock.sampling.search.monte_carlo_search`). Each sample keeps the best pose of its
+chains; ranking then re-scores it with Vina itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from rdkit import Chem
+
+from discodock.sampling.search import monte_carlo_search
+from discodock.scoring.vina_energy import VinaGridEnergy
+
+
+def search_from_samples(
+    ligand: Chem.Mol,
+    positions: torch.Tensor,
+    *,
+    receptor,
+    center: Sequence[float],
+    box_size: float,
+    tor_bonds: torch.Tensor,
+    tor_mask: torch.Tensor,
+    iterations: int,
+    chains: int,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[S, N, 3]`` best pose found from each of the ``S`` sampled poses ``positions`` (Angstrom) and its
+    energy (kcal/mol, Vina's intermolecular + intramolecular energy on the maps).
+
+    ``ligand``: the docked molecule with a 3D conformer (any pose; atom order as in ``positions``);
+
+    ``receptor``: a :class:`~discodock.scoring.vina.VinaReceptor`; ``center`` / ``box_size`` (Angstrom): the
+    cubic site box of the maps and of the search (the ligand's centroid stays in it); ``tor_bonds`` /
+    ``tor_mask``: the ligand's rotatable bonds (``discodock.data.keys``); ``chains`` Monte Carlo chains of
+    ``iterations`` steps start from every sample; ``seed`` makes the search reproducible."""
+    positions = positions.detach().to("cpu", torch.float32)
+    size = [float(box_size)] * 3
+    energy = VinaGridEnergy.build(receptor=receptor, ligand=ligand, center=center, size=size)
+    generator = torch.Generator().manual_seed(int(seed))
+    result = monte_carlo_search(energy, positions, tor_bonds=tor_bonds.cpu(), tor_mask=tor_mask.cpu(),
+                                center=[float(c) for c in center], box_size=size, iterations=int(iterations),
+                                chains_per_seed=int(chains), generator=generator)
+    S, N = positions.shape[:2]
+    energies = result.energy.reshape(S, chains)
+    best = energies.argmin(dim=1)
+    pos = result.pos.reshape(S, chains, N, 3)[torch.arange(S), best]
+    return pos.detach(), energies[torch.arange(S), best].detach()
