@@ -64,3 +64,16 @@ def test_training_path_caches_and_trains_with_atoms(tmp_path):
     assert [r["step"] for r in log if r["split"] == "val"] == [2, 4]
     models, loaded, _ = load_models(tmp_path / "run" / "weights.pt")
     assert loaded.data.pocket_atoms and models.score.trunk.atoms is not None
+
+    # docking builds the atoms from the protein file for such a checkpoint
+    from discodock.cli import main
+    from rdkit import Chem
+
+    ligand = EXAMPLES / "6ce6" / "6ce6_ligand.sdf"
+    code = main(["dock", "--protein", str(EXAMPLES / "6ce6" / "6ce6_protein.pdb.gz"), "--ligand", str(ligand),
+                 "--out", str(tmp_path / "dock"), "--checkpoint", str(tmp_path / "run" / "weights.pt"),
+                 "--samples", "2", "--steps", "2", "--pocket-center", "-2.2,3.4,7.3", "--latents", "none",
+                 "--rank", "vina", "--refine", "none", "--name", "x", "--quiet"])
+    assert code == 0
+    mol = next(Chem.SDMolSupplier(str(tmp_path / "dock" / "x" / "rank1.sdf")))
+    assert mol is not None and mol.GetNumAtoms() == Chem.MolFromMolFile(str(ligand)).GetNumAtoms()
