@@ -26,7 +26,9 @@ class DataConfig:
     receptor centre). Training's site noise: ``pocket_noise_shape`` "gaussian", an isotropic Gaussian of
     ``pocket_noise`` A per axis; "ball", uniform in a ball of radius ``pocket_noise`` A (how far a user's
     site, a crystal-ligand centroid or a box centre, lies from the true centroid). ``max_heavy_atoms`` /
-    ``max_residues`` skip very large complexes in training.
+    ``max_residues`` skip very large complexes in training. ``pocket_atoms`` (pocket mode): the protein's heavy
+    atoms within ``atom_radius`` A of the site become nodes too, each linked to its residue and to at most
+    ``atom_max_neighbours`` atoms within ``atom_edge_radius`` A (:mod:`discodock.data.receptor_atoms`).
     """
 
     mode: str = "pocket"
@@ -38,8 +40,21 @@ class DataConfig:
     max_heavy_atoms: int = 80
     max_residues: int = 2000
     conformer_matching: bool = True
+    pocket_atoms: bool = False
+    atom_radius: float = 12.0
+    atom_edge_radius: float = 5.0
+    atom_max_neighbours: int = 8
+
+    def atom_view(self) -> dict[str, Any]:
+        """The receptor-atom arguments of ``build_complex`` / ``site_view`` (empty: no atom nodes)."""
+        if not self.pocket_atoms:
+            return {}
+        return {"atom_radius": self.atom_radius, "atom_edge_radius": self.atom_edge_radius,
+                "atom_max_neighbours": self.atom_max_neighbours}
 
     def __post_init__(self) -> None:
+        if self.pocket_atoms and self.mode != "pocket":
+            raise ConfigError(None, "data.pocket_atoms needs data.mode 'pocket' (atoms are cropped around the site)")
         if self.mode not in ("pocket", "blind"):
             raise ConfigError(None, f"data mode must be 'pocket' or 'blind', got {self.mode!r}")
         if self.pocket_noise_shape not in ("gaussian", "ball"):
@@ -127,7 +142,7 @@ def docking_config_from_dict(data: dict[str, Any] | None, *, source: str | Path 
     if unknown:
         raise ConfigError(source, f"unknown config section(s): {', '.join(unknown)}")
     try:
-        return DockingConfig(
+        cfg = DockingConfig(
             model=model_config_from_dict(data.get("model"), source=source),
             diffusion=from_dict(DiffusionConfig, data.get("diffusion")),
             data=from_dict(DataConfig, data.get("data")),
@@ -138,6 +153,11 @@ def docking_config_from_dict(data: dict[str, Any] | None, *, source: str | Path 
         raise ConfigError(source, err.problem) from None
     except (TypeError, ValueError) as err:
         raise ConfigError(source, str(err)) from None
+    atom_nets = [name for name in ("score", "encoder", "prior") if getattr(cfg.model, name).pocket_atoms]
+    if atom_nets and not cfg.data.pocket_atoms:
+        raise ConfigError(source, f"model.{atom_nets[0]}.pocket_atoms needs data.pocket_atoms: true (the graphs "
+                                  "must carry the receptor atoms)")
+    return cfg
 
 
 def load_docking_config(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> DockingConfig:

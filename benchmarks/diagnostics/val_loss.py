@@ -49,10 +49,10 @@ def main() -> int:
                     "(more checkpoints, another plot) re-scores only what is new")
     args = ap.parse_args()
 
-    from discodock.training.data import load_training_complexes
+    from discodock.training.data import featurization_for, load_training_complexes
 
     rows = []
-    val_set = None
+    val_sets = {}  # per featurisation: checkpoints with and without receptor atoms need their own graphs
     for path in args.checkpoints:
         models, cfg, ckpt = load_for_scoring(path)
         for t_val in args.times:
@@ -60,9 +60,12 @@ def main() -> int:
             if kept is not None and kept.is_file():
                 err, zero, size = torch.load(kept, weights_only=True)
             else:
-                if val_set is None:
-                    val_set = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
-                err, zero, size = score_draws(models, cfg, val_set, t_val, repeats=args.repeats, seed=args.seed)
+                key = featurization_for(cfg).key()
+                if key not in val_sets:
+                    val_sets[key] = load_training_complexes(args.data, args.ids, cfg, cache=args.cache,
+                                                            progress_bar=False)
+                err, zero, size = score_draws(models, cfg, val_sets[key], t_val, repeats=args.repeats,
+                                              seed=args.seed)
                 if kept is not None:
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     torch.save((err, zero, size), kept)

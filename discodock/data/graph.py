@@ -12,6 +12,7 @@ from discodock.data.featurize import ligand_atom_features, ligand_bond_graph, re
 from discodock.data.parsing import Protein, remove_hydrogens
 from discodock.data.neighbors import radius_graph
 from discodock.data.pocket import site_view
+from discodock.data.receptor_atoms import add_receptor_atoms
 from discodock.errors import LigandError
 
 def _ligand_coordinates(mol: Chem.Mol, name: str) -> torch.Tensor:
@@ -34,6 +35,9 @@ def build_complex(
     receptor_radius: float = 15.0,
     receptor_max_neighbours: int | None = 24,
     name: str | None = None,
+    atom_radius: float | None = None,
+    atom_edge_radius: float = 5.0,
+    atom_max_neighbours: int | None = 8,
 ) -> HeteroData:
     """The protein-ligand complex as ``HeteroData`` with the fields of :mod:`discodock.data.keys`.
 
@@ -50,6 +54,9 @@ def build_complex(
         receptor_radius: cutoff of the receptor C-alpha radius graph (Angstrom).
         receptor_max_neighbours: neighbour cap of that graph (nearest kept; None: no cap).
         name: complex name (NAME); default: the protein's file stem.
+        atom_radius: if given, the protein's heavy atoms within this distance (Angstrom) of the pocket centre
+            become RECEPTOR_ATOM nodes (needs ``pocket_radius``; see :mod:`discodock.data.receptor_atoms`),
+            with atom-atom edges within ``atom_edge_radius`` (Angstrom, at most ``atom_max_neighbours``).
     """
     name = name if name is not None else protein.name
     mol = remove_hydrogens(ligand_mol)
@@ -72,6 +79,8 @@ def build_complex(
     center = None if pocket_center is None else torch.as_tensor(pocket_center, dtype=torch.float32).reshape(1, 3)
     if pocket_radius is not None and center is None and crystal is None:
         raise ValueError("pocket cropping needs pocket_center or crystal_pos")
+    if atom_radius is not None and (pocket_radius is None or protein.atoms is None):
+        raise ValueError("receptor atom nodes need a pocket crop (pocket_radius) and a protein read with its atoms")
 
     data = HeteroData()
     lig = data[K.LIGAND]
@@ -92,6 +101,8 @@ def build_complex(
     rec[K.SC_POS] = sc_pos
     if emb is not None:
         rec[K.EMB] = emb
+    if atom_radius is not None:
+        add_receptor_atoms(data, protein.atoms)
     # A pocket crop rebuilds this graph on the kept residues (site_view below).
     data[K.RECEPTOR_EDGE][K.EDGE_INDEX] = (
         radius_graph(ca, receptor_radius, max_neighbours=receptor_max_neighbours)
@@ -105,7 +116,8 @@ def build_complex(
         data[K.CRYSTAL_POS] = crystal
     if pocket_radius is not None:
         data = site_view(data, radius=pocket_radius, center=center, receptor_radius=receptor_radius,
-                         receptor_max_neighbours=receptor_max_neighbours)
+                         receptor_max_neighbours=receptor_max_neighbours, atom_radius=atom_radius,
+                         atom_edge_radius=atom_edge_radius, atom_max_neighbours=atom_max_neighbours)
     return data
 
 

@@ -21,6 +21,12 @@ Receptor residues (``data[RECEPTOR]``)
 Receptor edges (``data[RECEPTOR_EDGE]``)
   EDGE_INDEX     [2, E]  long   radius graph (15 A, <= 24 neighbours)
 
+Receptor atoms (``data[RECEPTOR_ATOM]``, only with ``data.pocket_atoms``; see ``discodock.data.receptor_atoms``)
+  POS            [A, 3]  float  heavy-atom coordinates (those within ``atom_radius`` of the site)
+  X              [A, F]  float  one-hot element and atom-name class
+Atom edges: ``data[RECEPTOR_ATOM_EDGE]`` EDGE_INDEX [2, E] (radius graph, capped); ``data[ATOM_RESIDUE_EDGE]``
+  EDGE_INDEX [2, A] (atom, the residue it belongs to).
+
 Graph-level attributes: NAME (str), MOL (the input RDKit Mol, bond orders and stereo kept, heavy atoms),
 CRYSTAL_POS ([N, 3], when known), POCKET_CENTER ([1, 3]).
 Batches are made by ``discodock.data.graph.collate_complexes`` (not PyG's default collate): it offsets
@@ -33,6 +39,9 @@ LIGAND = "ligand"
 RECEPTOR = "receptor"
 LIGAND_BOND = (LIGAND, "bond", LIGAND)
 RECEPTOR_EDGE = (RECEPTOR, "near", RECEPTOR)
+RECEPTOR_ATOM = "receptor_atom"
+RECEPTOR_ATOM_EDGE = (RECEPTOR_ATOM, "near", RECEPTOR_ATOM)
+ATOM_RESIDUE_EDGE = (RECEPTOR_ATOM, "in", RECEPTOR)
 
 POS = "pos"
 X = "x"

@@ -14,6 +14,7 @@ from torch_geometric.data import HeteroData
 
 from discodock.data import keys as K
 from discodock.data.neighbors import radius_graph
+from discodock.data.receptor_atoms import crop_receptor_atoms, drop_receptor_atoms, has_receptor_atoms
 from discodock.errors import ProteinError
 
 
@@ -50,12 +51,19 @@ def site_view(
     offset: torch.Tensor | None = None,
     receptor_radius: float = 15.0,
     receptor_max_neighbours: int | None = 24,
+    atom_radius: float | None = None,
+    atom_edge_radius: float = 5.0,
+    atom_max_neighbours: int | None = 8,
 ) -> HeteroData:
     """A copy of ``data`` keeping the residues whose C-alpha lies within ``radius`` Angstrom of the site.
 
     The site is ``center`` [3] (a user's site), else the crystal ligand's centroid; ``offset`` [3] is added to
     it (training's site noise, :func:`site_offset`). The receptor radius graph is rebuilt on the kept
     residues and POCKET_CENTER set to the site.
+
+    Receptor atom nodes (:mod:`discodock.data.receptor_atoms`), when ``data`` has them, are kept within
+    ``atom_radius`` Angstrom of the site (their residue kept too) with a fresh atom-atom graph
+    (``atom_edge_radius``, ``atom_max_neighbours``); ``atom_radius=None`` drops them.
 
     Raises:
         ProteinError: no residue is that close to the site.
@@ -80,6 +88,12 @@ def site_view(
         new_rec[K.POS], receptor_radius, max_neighbours=receptor_max_neighbours
     )
     out[K.POCKET_CENTER] = center
+    if has_receptor_atoms(out):
+        if atom_radius is None:
+            drop_receptor_atoms(out)
+        else:
+            crop_receptor_atoms(out, kept_residues=keep, center=center, radius=atom_radius,
+                                edge_radius=atom_edge_radius, max_neighbours=atom_max_neighbours)
     return out
 
 

@@ -59,6 +59,8 @@ class FeaturizationConfig:
         num_starts: starts of the torsion optimisation in conformer matching.
         seed: base seed; each complex's conformer uses ``seed`` mixed with a hash of its ID.
         embeddings_dir: optional folder of per-residue embeddings ``<id>.pt`` / ``<id>.npy``.
+        atom_radius: also store the protein's heavy atoms within this distance (Angstrom) of the crystal
+            ligand's centroid as receptor atom nodes (needs ``pocket_radius``; None: no atom nodes).
     """
 
     receptor_radius: float = 15.0
@@ -70,12 +72,22 @@ class FeaturizationConfig:
     num_starts: int = 16
     seed: int = 0
     embeddings_dir: str | None = None
+    atom_radius: float | None = None
 
     def key(self) -> str:
         """Short stable hash of this config plus the feature and record versions."""
-        payload = dataclasses.asdict(self) | {"feature_version": FEATURE_VERSION, "record_format": RECORD_FORMAT}
+        payload = _payload(self)
         text = json.dumps(payload, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _payload(config: FeaturizationConfig) -> dict:
+    """What keys the cache: the config (without ``atom_radius`` when it is None, so the caches made before
+    atom nodes existed keep their key) and the versions."""
+    fields = dataclasses.asdict(config)
+    if fields["atom_radius"] is None:
+        del fields["atom_radius"]
+    return fields | {"feature_version": FEATURE_VERSION, "record_format": RECORD_FORMAT}
 
 
 def cache_dir_for(cache_root: str | Path, config: FeaturizationConfig) -> Path:
@@ -164,6 +176,7 @@ def preprocess_complex(complex_id: str, folder: str | Path, config: Featurizatio
         receptor_radius=config.receptor_radius,
         receptor_max_neighbours=config.receptor_max_neighbours,
         name=complex_id,
+        atom_radius=config.atom_radius,
     )
     if conformer_pos is not None:
         data[CONFORMER_POS] = conformer_pos
@@ -271,7 +284,7 @@ def prepare_complexes(
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         if not config_path.exists():
-            payload = dataclasses.asdict(config) | {"feature_version": FEATURE_VERSION, "record_format": RECORD_FORMAT}
+            payload = _payload(config)
             config_path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     except OSError as err:
         raise InputError(cache_dir, f"cannot write the cache directory ({err.strerror or err})") from None

@@ -76,6 +76,12 @@ def _bond_dim() -> int:
     return BOND_FEATURE_DIM
 
 
+def _receptor_atom_dim() -> int:
+    from discodock.data.receptor_atoms import ATOM_FEATURE_DIM
+
+    return ATOM_FEATURE_DIM
+
+
 def _residue_dim() -> int:
     from discodock.data.featurize import RESIDUE_FEATURE_DIM
 
@@ -93,6 +99,7 @@ class FeatureDims:
     bond: int = field(default_factory=_bond_dim)
     receptor: int = field(default_factory=_residue_dim)
     receptor_emb: int = 0
+    receptor_atom: int = field(default_factory=_receptor_atom_dim)
 
 
 @dataclass
@@ -108,7 +115,10 @@ class TrunkConfig:
     residue its N - CA and C - CA vectors as input vector features; ``sidechain_vectors`` adds its
     side-chain centroid - CA. ``site_features``: every node also gets the radial basis of its distance to
     the binding site (POCKET_CENTER, up to ``site_rbf_max`` Angstrom) and each residue the vector from its
-    C-alpha to the site, so the network knows where the user said the ligand binds.
+    C-alpha to the site, so the network knows where the user said the ligand binds. ``pocket_atoms``: the
+    receptor heavy atoms near the site (data.pocket_atoms) are nodes too (:mod:`discodock.models.pocket_atoms`):
+    ligand-atom edges within ``atom_cross_radius`` (at most ``atom_cross_max_neighbors`` atoms per ligand atom),
+    atom-atom and atom-residue edges from the data, radial basis up to ``atom_rbf_max``.
     """
 
     ns: int = 16
@@ -127,6 +137,10 @@ class TrunkConfig:
     sidechain_vectors: bool = False
     site_features: bool = False
     site_rbf_max: float = 20.0
+    pocket_atoms: bool = False
+    atom_cross_radius: float = 6.0
+    atom_cross_max_neighbors: int | None = 16
+    atom_rbf_max: float = 8.0
     norm: str = "layer"
     dropout: float = 0.0
 

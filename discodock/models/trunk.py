@@ -5,7 +5,8 @@ Nodes are ligand heavy atoms and receptor residues (at the C-alpha). Edges, rebu
 positions on every call: ligand bonds plus the ligand radius graph, the receptor radius graph that comes
 with the data, and ligand-receptor cross edges within a per-complex cutoff. Each layer runs four
 tensor-product convolutions (ligand->ligand, receptor->ligand, ligand->receptor, receptor->receptor), adds
-the messages arriving at each node type to its (padded) features and normalises.
+the messages arriving at each node type to its (padded) features and normalises. With ``pocket_atoms`` the
+receptor heavy atoms near the site are a third node type (:mod:`discodock.models.pocket_atoms`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from discodock.data import keys as K
 from discodock.data.neighbors import radius_bipartite, radius_graph
 from discodock.models.config import FeatureDims, TrunkConfig
 from discodock.models.latents import node_batch, num_graphs
+from discodock.models.pocket_atoms import PocketAtoms
 from discodock.models.layers import (
     EquivariantLayerNorm,
     GaussianSmearing,
@@ -145,6 +147,7 @@ class ComplexTrunk(nn.Module):
         in_lig = o3.Irreps(f"{ns}x0e")
         in_rec = o3.Irreps(f"{ns}x0e + {nv}x1o") if self.use_backbone else in_lig
         self.layers = nn.ModuleList()
+        layer_irreps = []
         for i in range(cfg.num_layers):
             last = i == cfg.num_layers - 1
             target = o3.Irreps([(mul, ir) for mul, ir in hidden if ir.l == 0]) if last and invariant_output else hidden
@@ -171,8 +174,14 @@ class ComplexTrunk(nn.Module):
                     }
                 )
             self.layers.append(layer)
+            layer_irreps.append((in_lig, in_rec, out))
             in_lig = in_rec = out
         self.out_irreps = in_lig
+        # Receptor heavy atoms as nodes (all-atom pocket); their irreps follow the ligand's, which start alike.
+        self.atoms = PocketAtoms(
+            cfg=cfg, features=features, cond_dim=cond_dim, sh_irreps=self.sh_irreps, layer_irreps=layer_irreps,
+            update_last=receptor_output,
+        ) if cfg.pocket_atoms else None
 
     @property
     def num_invariant(self) -> int:
@@ -274,19 +283,27 @@ class ComplexTrunk(nn.Module):
         lr_sh = self._flip_sh(rl_sh)
 
         ns = self.cfg.ns
+        atoms = None
+        if self.atoms is not None:
+            atoms = self.atoms.start(batch, lig_pos=lig_pos, lig_batch=lig_b, rec_pos=rec_pos, cond=cond, shift=shift)
 
         def conv(module, x_src, s_src, s_dst, edges, sh, emb, n_dst):
             # The per-edge weights see the edge embedding and both endpoints' scalars.
             feat = torch.cat([emb, s_src[edges[0]], s_dst[edges[1]]], dim=1)
             return module(x_src, edges, sh, feat, n_dst)
 
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             s_lig, s_rec = h_lig[:, :ns], h_rec[:, :ns]
             up_lig = conv(layer["ll"], h_lig, s_lig, s_lig, g.lig_edges, ll_sh, ll_emb, n_lig)
             up_lig = up_lig + conv(layer["rl"], h_rec, s_rec, s_lig, rl_edges, rl_sh, cross_emb, n_lig)
+            if atoms is not None:
+                up_lig = up_lig + self.atoms.to_ligand(i, atoms, h_lig)
             if "rr" in layer:
                 up_rec = conv(layer["rr"], h_rec, s_rec, s_rec, g.rec_edges, rr_sh, rr_emb, n_rec)
                 up_rec = up_rec + conv(layer["lr"], h_lig, s_lig, s_rec, lr_edges, lr_sh, cross_emb, n_rec)
+                if atoms is not None:  # messages from this layer's atoms, then the atoms' own update
+                    up_rec = up_rec + self.atoms.to_receptor(i, atoms, h_rec)
+                    self.atoms.update(i, atoms, h_lig, h_rec)
                 h_rec = layer["norm_rec"](layer["pad_rec"](h_rec) + up_rec)
             h_lig = layer["norm_lig"](layer["pad_lig"](h_lig) + up_lig)
         return TrunkOutput(

@@ -107,6 +107,7 @@ class Docker:
             protein, conformer, pocket_center=None if pocket_center is None else torch.tensor(pocket_center),
             pocket_radius=radius, receptor_radius=self.cfg.data.receptor_radius,
             receptor_max_neighbours=self.cfg.data.receptor_max_neighbours, name=name, crystal_pos=crystal,
+            **(self.cfg.data.atom_view() if radius is not None else {}),
         )
         data[CONFORMER_POS] = data[K.LIGAND][K.POS].clone()
         return data, mol, protein

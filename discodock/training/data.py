@@ -28,6 +28,8 @@ def featurization_for(cfg: DockingConfig) -> FeaturizationConfig:
         pocket_radius=d.pocket_radius + POCKET_MARGIN if d.mode == "pocket" else None,
         max_heavy_atoms=d.max_heavy_atoms,
         conformer_matching=d.conformer_matching,
+        # Atoms are cached with the same margin as the residues; each view crops them to atom_radius.
+        atom_radius=d.atom_radius + POCKET_MARGIN if d.pocket_atoms else None,
     )
 
 

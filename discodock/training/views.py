@@ -23,7 +23,7 @@ from discodock.data.pocket import complex_generator, site_offset, site_view
 def _crop(data: HeteroData, cfg: DockingConfig, offset: torch.Tensor | None) -> HeteroData:
     d = cfg.data
     return site_view(data, radius=d.pocket_radius, offset=offset, receptor_radius=d.receptor_radius,
-                     receptor_max_neighbours=d.receptor_max_neighbours)
+                     receptor_max_neighbours=d.receptor_max_neighbours, **d.atom_view())
 
 
 def training_view(data: HeteroData, cfg: DockingConfig, generator: torch.Generator) -> HeteroData:

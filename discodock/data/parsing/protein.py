@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from discodock.data.featurize import OTHER_RESIDUE
+from discodock.data.receptor_atoms import ResidueAtoms
 from discodock.errors import ProteinError
 from discodock.data.parsing.embeddings import _check_embedding, load_embeddings
 from discodock.data.parsing.files import _check_file, _examples, _strip_suffixes
@@ -45,6 +46,8 @@ class Protein:
         source: the file read.
         warnings: what reading had to decide (several models, altlocs, renamed or skipped residues...).
         hetero: the non-water hetero groups (:class:`discodock.data.hetero.HeteroGroup`), not residue nodes.
+        atoms: the heavy atoms of the residue nodes (:class:`discodock.data.receptor_atoms.ResidueAtoms`),
+            for models with an all-atom pocket.
     """
 
     name: str
@@ -60,6 +63,7 @@ class Protein:
     warnings: list[str] = field(default_factory=list, repr=False)
     hetero: list = field(default_factory=list, repr=False)
     sc: np.ndarray | None = None
+    atoms: ResidueAtoms | None = field(default=None, repr=False)
 
     @property
     def num_residues(self) -> int:
@@ -92,6 +96,7 @@ class Protein:
             insertion_codes=[self.insertion_codes[i] for i in idx],
             embedding=None if self.embedding is None else self.embedding[idx],
             sc=None if self.sc is None else self.sc[idx],
+            atoms=None if self.atoms is None else self.atoms.select(idx, self.num_residues),
         )
 
 
@@ -232,6 +237,15 @@ def read_receptor_atoms(path: str | Path) -> list[tuple]:
     return out
 
 
+def _residue_atoms(pos: list, elements: list[str], names: list[str], residue: list[int]) -> ResidueAtoms:
+    """The residues' heavy atoms; atoms with non-finite coordinates are left out (residue nodes need only
+    the backbone, so such a file still loads)."""
+    xyz = np.asarray(pos, dtype=np.float64).reshape(-1, 3)
+    ok = np.nonzero(np.isfinite(xyz).all(axis=1) & (np.abs(xyz) < 1e6).all(axis=1))[0]
+    return ResidueAtoms(pos=xyz[ok].astype(np.float32), elements=[elements[i] for i in ok],
+                        names=[names[i] for i in ok], residue=np.asarray(residue, dtype=np.int64)[ok])
+
+
 def load_protein(path: str | Path, *, embeddings=None) -> Protein:
     """Read a receptor from .pdb, .pdb.gz, .cif/.mmcif (optionally gzipped) at residue level.
 
@@ -258,6 +272,7 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
     try:
         types, ca, n, c, sc, chains, numbers, icodes = [], [], [], [], [], [], [], []
         renamed, modified, unknown, no_ca, incomplete, hetero = set(), set(), set(), [], [], []
+        atom_pos, atom_elements, atom_names, atom_residue = [], [], [], []
         for chain in model:
             for residue in chain:
                 label = f"{residue.name} {chain.name}{_number(residue)}{residue.seqid.icode.strip()}"
@@ -300,6 +315,12 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
                 chains.append(chain.name)
                 numbers.append(_number(residue))
                 icodes.append(residue.seqid.icode.strip())
+                for atom in residue:
+                    if atom.element.name not in ("H", "D"):
+                        atom_pos.append(atom.pos.tolist())
+                        atom_elements.append(atom.element.name.upper())
+                        atom_names.append(atom.name)
+                        atom_residue.append(len(types) - 1)
     except UnicodeDecodeError:  # gemmi keeps raw bytes; a name that is not text cannot be reported or typed
         raise ProteinError(path, "atom, residue or chain names contain bytes that are not text (UTF-8)") from None
     if not types:
@@ -328,6 +349,7 @@ def load_protein(path: str | Path, *, embeddings=None) -> Protein:
         source=str(path),
         warnings=warnings,
         hetero=hetero,
+        atoms=_residue_atoms(atom_pos, atom_elements, atom_names, atom_residue),
     )
     if embeddings is not None:
         if isinstance(embeddings, (str, Path)):

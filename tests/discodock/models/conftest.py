@@ -14,7 +14,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
 NAMES = ("6ce6", "3d6p")
 
 
-def _load(name: str, pocket_radius: float):
+def _load(name: str, pocket_radius: float, **atoms):
     from discodock.data.graph import build_complex
     from discodock.data.parsing import load_ligand, load_protein
 
@@ -24,13 +24,19 @@ def _load(name: str, pocket_radius: float):
     protein = load_protein(folder / f"{name}_protein.pdb.gz")
     ligand = load_ligand(folder / f"{name}_ligand.sdf")
     crystal = torch.tensor(ligand.GetConformer().GetPositions(), dtype=torch.float32)
-    return build_complex(protein, ligand, crystal_pos=crystal, pocket_radius=pocket_radius, name=name)
+    return build_complex(protein, ligand, crystal_pos=crystal, pocket_radius=pocket_radius, name=name, **atoms)
 
 
 @pytest.fixture(scope="session")
 def complexes():
     """Two pocket-cropped (12 A) real complexes, ligand at its crystal pose."""
     return [_load(name, 12.0) for name in NAMES]
+
+
+@pytest.fixture(scope="session")
+def atom_complexes():
+    """The same two complexes with their heavy atoms within 10 A of the site as nodes (an all-atom pocket)."""
+    return [_load(name, 12.0, atom_radius=10.0) for name in NAMES]
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +84,15 @@ def build(make_cfg):
     return make
 
 
-_COORDS = ((K.LIGAND, K.POS), (K.RECEPTOR, K.POS), (K.RECEPTOR, K.N_POS), (K.RECEPTOR, K.C_POS), (K.RECEPTOR, K.SC_POS))
-_FLOATS = ((K.LIGAND, K.X), (K.RECEPTOR, K.X), (K.LIGAND_BOND, K.EDGE_ATTR))
+_COORDS = ((K.LIGAND, K.POS), (K.RECEPTOR, K.POS), (K.RECEPTOR, K.N_POS), (K.RECEPTOR, K.C_POS), (K.RECEPTOR, K.SC_POS),
+           (K.RECEPTOR_ATOM, K.POS))
+_FLOATS = ((K.LIGAND, K.X), (K.RECEPTOR, K.X), (K.LIGAND_BOND, K.EDGE_ATTR), (K.RECEPTOR_ATOM, K.X))
+
+
+def _stores(batch, fields):
+    """The (store, key) pairs of ``fields`` present in ``batch`` (without creating absent node types)."""
+    present = set(batch.node_types) | set(batch.edge_types)
+    return [(node, key) for node, key in fields if node in present and key in batch[node]]
 
 
 def _global_coords(batch):
@@ -92,9 +105,8 @@ def as_dtype():
 
     def convert(batch, dtype):
         out = batch.clone()
-        for node, key in _COORDS + _FLOATS:
-            if key in out[node]:
-                out[node][key] = out[node][key].to(dtype)
+        for node, key in _stores(out, _COORDS + _FLOATS):
+            out[node][key] = out[node][key].to(dtype)
         for key in _global_coords(out):
             out[key] = out[key].to(dtype)
         return out
@@ -108,9 +120,8 @@ def move():
 
     def apply(batch, rot, shift):
         out = batch.clone()
-        for node, key in _COORDS:
-            if key in out[node]:
-                out[node][key] = out[node][key] @ rot.T + shift
+        for node, key in _stores(out, _COORDS):
+            out[node][key] = out[node][key] @ rot.T + shift
         for key in _global_coords(out):
             out[key] = out[key] @ rot.T + shift
         return out

@@ -42,17 +42,19 @@ def in_dtype(latents, dtype):
 
 LEGACY_TORSION_HEAD = {"tor_edge_lmax": 1, "tor_fourier": 0}  # checkpoints made before 2026-11-28
 SITE_AWARE = {"site_features": True, "sidechain_vectors": True}  # the cpu_site networks
+ATOMS = {"pocket_atoms": True}  # receptor heavy atoms as nodes (the cpu_site_atoms score network)
 
 
 @pytest.mark.parametrize(
     "mode, lmax, head",
     [("none", 1, {}), ("pointer", 1, {}), ("global", 1, {}), ("pointer", 2, {}), ("pointer", 1, LEGACY_TORSION_HEAD),
-     ("pointer", 1, SITE_AWARE), ("none", 2, SITE_AWARE)],
+     ("pointer", 1, SITE_AWARE), ("none", 2, SITE_AWARE), ("pointer", 1, SITE_AWARE | ATOMS), ("none", 2, ATOMS)],
 )
-def test_equivariance(mode, lmax, head, complexes, collate, make_cfg, as_dtype, move, rigid_motion):
+def test_equivariance(mode, lmax, head, request, collate, make_cfg, as_dtype, move, rigid_motion):
     cfg = make_cfg(mode, sh_lmax=lmax, **head)
     torch.manual_seed(0)
     net = ScoreNet(cfg).double().eval()
+    complexes = request.getfixturevalue("atom_complexes" if head.get("pocket_atoms") else "complexes")
     batch = as_dtype(collate(complexes), torch.float64)
     # Move the ligand off its crystal pose so the outputs are not special.
     gen = torch.Generator().manual_seed(1)
