@@ -39,13 +39,18 @@ def search_from_samples(
 
     ``receptor``: a :class:`~discodock.scoring.vina.VinaReceptor`; ``center`` / ``box_size`` (Angstrom): the
     cubic site box of the maps and of the search (the ligand's centroid stays in it); ``tor_bonds`` /
-    ``tor_mask``: the ligand's rotatable bonds (``discodock.data.keys``); ``chains`` Monte Carlo chains of
+    ``tor_mask``: the ligand's rotatable bonds (``discodock.data.keys``; those Vina keeps rigid stay rigid); ``chains`` Monte Carlo chains of
     ``iterations`` steps start from every sample; ``seed`` makes the search reproducible."""
     positions = positions.detach().to("cpu", torch.float32)
     size = [float(box_size)] * 3
     energy = VinaGridEnergy.build(receptor=receptor, ligand=ligand, center=center, size=size)
+    # Twist only the bonds Vina's model twists (amides stay rigid): its internal energy counts only the atom
+    # pairs across those, so twisting another bond could fold the ligand onto itself unpenalised.
+    vina_bonds = {frozenset(b) for b in energy.rotatable_bonds}
+    keep = torch.tensor([frozenset(b) in vina_bonds for b in tor_bonds.tolist()], dtype=torch.bool)
+    tor_bonds, tor_mask = tor_bonds.cpu()[keep], tor_mask.cpu()[keep]
     generator = torch.Generator().manual_seed(int(seed))
-    result = monte_carlo_search(energy, positions, tor_bonds=tor_bonds.cpu(), tor_mask=tor_mask.cpu(),
+    result = monte_carlo_search(energy, positions, tor_bonds=tor_bonds, tor_mask=tor_mask,
                                 center=[float(c) for c in center], box_size=size, iterations=int(iterations),
                                 chains_per_seed=int(chains), generator=generator)
     S, N = positions.shape[:2]
