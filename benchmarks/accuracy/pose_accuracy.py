@@ -117,15 +117,41 @@ def summarise(rows: list[dict], methods, samples: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_resumable(ids, found: dict, done: set, rows: list, log: Path, *, run, describe) -> None:
+    """``run(cid, protein, ligand_file)`` for each ID not ``done``; each row appended to ``rows`` and to the
+    JSONL ``log`` as it finishes (a re-run resumes); a complex that fails is reported and skipped."""
+    from discodock.data.pdbbind import complex_files
+
+    for i, cid in enumerate(ids):
+        if cid in done or cid not in found:
+            continue
+        protein, ligands = complex_files(found[cid], cid)
+        try:
+            row = run(cid, protein, ligands[0])
+        except Exception as err:  # a complex that cannot be docked is reported and skipped
+            print(f"{cid}: skipped ({type(err).__name__}: {err})", file=sys.stderr)
+            continue
+        rows.append(row)
+        with open(log, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        print(f"[{i + 1}/{len(ids)}] {cid}: {describe(row)}", file=sys.stderr, flush=True)
+
+
+def add_common_arguments(p: argparse.ArgumentParser, *, limit: int) -> None:
+    """Checkpoint, data roots, validation IDs (the first ``limit``), samples and seed: shared by the
+    validation benchmarks in this folder."""
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", nargs="+", default=[str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("*"))
                                                   if d.is_dir() and d.name not in ("dude_screening", "splits")])
     p.add_argument("--ids", default=str(REPO / "data" / "splits" / "val_pocket.txt"))
-    p.add_argument("--limit", type=int, default=40)
+    p.add_argument("--limit", type=int, default=limit)
     p.add_argument("--samples", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(p, limit=40)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
@@ -133,7 +159,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     from rdkit import RDLogger
 
-    from discodock.data.pdbbind import complex_files, index_complexes, read_split, resolve_ids
+    from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
     from discodock.sampling.pipeline import load_docker
 
     RDLogger.DisableLog("rdApp.*")
@@ -146,20 +172,10 @@ def main() -> int:
     done = {r["id"] for r in rows}
     docker = load_docker(args.checkpoint, device="cpu")
     methods = [m for m in args.methods if m != "oracle" or docker.models.encoder is not None]
-    for i, cid in enumerate(ids):
-        if cid in done or cid not in found:
-            continue
-        protein, ligands = complex_files(found[cid], cid)
-        try:
-            row = run_complex(docker, cid, protein, ligands[0], methods, args.samples, args.seed)
-        except Exception as err:  # a complex that cannot be docked is reported and skipped
-            print(f"{cid}: skipped ({type(err).__name__}: {err})", file=sys.stderr)
-            continue
-        rows.append(row)
-        with open(log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        print(f"[{i + 1}/{len(ids)}] {cid}: " + ", ".join(f"{m} best {min(row[m]['rmsd']):.2f} A" for m in methods),
-              file=sys.stderr)
+    run_resumable(ids, found, done, rows, log,
+                  run=lambda cid, protein, ligand: run_complex(docker, cid, protein, ligand, methods, args.samples,
+                                                               args.seed),
+                  describe=lambda row: ", ".join(f"{m} best {min(row[m]['rmsd']):.2f} A" for m in methods))
     if missing:
         print(f"not found: {', '.join(missing)}", file=sys.stderr)
     text = f"checkpoint {args.checkpoint}\n\n" + summarise([r for r in rows if r["id"] in set(ids)], methods,

@@ -31,7 +31,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks" / "accuracy"))
-from pose_accuracy import mcnemar, null_poses  # noqa: E402
+from pose_accuracy import add_common_arguments, mcnemar, null_poses, run_resumable  # noqa: E402
 
 METHODS = ("vina", "diffusion+vina", "diffusion+search", "null+vina", "null+search")
 
@@ -111,22 +111,16 @@ def summarise(rows: list[dict], methods) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", nargs="+", default=[str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("*"))
-                                                  if d.is_dir() and d.name not in ("dude_screening", "splits")])
-    p.add_argument("--ids", default=str(REPO / "data" / "splits" / "val_pocket.txt"))
-    p.add_argument("--limit", type=int, default=30)
-    p.add_argument("--samples", type=int, default=10)
+    add_common_arguments(p, limit=30)
     p.add_argument("--iterations", type=int, default=30, help="search: Monte Carlo steps per chain")
     p.add_argument("--chains", type=int, default=4, help="search: chains per seed pose")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--out", required=True)
     args = p.parse_args()
     torch.set_num_threads(1)
     from rdkit import RDLogger
 
-    from discodock.data.pdbbind import complex_files, index_complexes, read_split, resolve_ids
+    from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
     from discodock.sampling.pipeline import load_docker
 
     RDLogger.DisableLog("rdApp.*")
@@ -139,20 +133,10 @@ def main() -> int:
     rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     done = {r["id"] for r in rows}
     docker = load_docker(args.checkpoint, device="cpu")
-    for i, cid in enumerate(ids):
-        if cid in done or cid not in found:
-            continue
-        protein, ligands = complex_files(found[cid], cid)
-        try:
-            row = run_complex(docker, cid, protein, ligands[0], args.methods, args)
-        except Exception as err:  # a complex that cannot be docked is reported and skipped
-            print(f"{cid}: skipped ({type(err).__name__}: {err})", file=sys.stderr)
-            continue
-        rows.append(row)
-        with open(log, "a") as fh:
-            fh.write(json.dumps(row) + "\n")
-        print(f"[{i + 1}/{len(ids)}] {cid}: " + ", ".join(
-            f"{m} {row[m]['rmsd'][0]:.1f} A {row[m]['seconds']:.0f} s" for m in args.methods), file=sys.stderr, flush=True)
+    run_resumable(ids, found, done, rows, log,
+                  run=lambda cid, protein, ligand: run_complex(docker, cid, protein, ligand, args.methods, args),
+                  describe=lambda row: ", ".join(f"{m} {row[m]['rmsd'][0]:.1f} A {row[m]['seconds']:.0f} s"
+                                                 for m in args.methods))
     if missing:
         print(f"not found: {', '.join(missing)}", file=sys.stderr)
     text = (f"checkpoint {args.checkpoint}; {args.samples} seeds; search {args.iterations} iterations x "

@@ -12,6 +12,25 @@ EXAMPLES = REPO / "data" / "examples"
 IDS = ["6ce6", "5y12", "5n17", "3d6p"]
 
 
+def fit_one_batch(models, batch, cfg, params, *, steps: int) -> list[dict]:
+    """``steps`` Adam steps on one batch with the same noise draws each time; the loss terms per step."""
+    from discodock.training.score import score_loss
+
+    opt = torch.optim.Adam(params, lr=3e-3)
+    history = []
+    for _ in range(steps):
+        loss, terms = score_loss(models, batch.clone(), cfg, torch.Generator().manual_seed(2), p_drop=0.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append({k: v.item() for k, v in terms.items()} | {"total": loss.item()})
+    first, last = history[0], history[-1]
+    assert last["total"] < 0.5 * first["total"], (first, last)
+    for name in ("tr", "rot", "tor"):
+        assert last[name] < first[name], (name, first, last)
+    return history
+
+
 def tiny_config(**overrides):
     from discodock.config import load_docking_config
 

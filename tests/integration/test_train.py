@@ -8,7 +8,7 @@ import torch
 from discodock.models.bundle import load_models
 from discodock.training.score import train_score
 
-from .conftest import tiny_config
+from .conftest import fit_one_batch, tiny_config
 
 
 def test_score_loss_falls_on_a_fixed_batch(example_complexes):
@@ -16,27 +16,14 @@ def test_score_loss_falls_on_a_fixed_batch(example_complexes):
     batch of two real complexes with the same noise draws drive every component's loss down."""
     from discodock.data.graph import collate_complexes
     from discodock.models.bundle import DockingModels
-    from discodock.training.score import score_loss
     from discodock.training.views import make_batch
 
     torch.manual_seed(0)
     cfg = tiny_config()
     models = DockingModels(cfg.model)
     params = list(models.score.parameters()) + list(models.encoder.parameters())
-    opt = torch.optim.Adam(params, lr=3e-3)
     batch = make_batch(example_complexes[:2], cfg, torch.Generator().manual_seed(1), torch.device("cpu"))
-    history = []
-    for _ in range(30):
-        b = batch.clone()
-        loss, terms = score_loss(models, b, cfg, torch.Generator().manual_seed(2), p_drop=0.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append({k: v.item() for k, v in terms.items()} | {"total": loss.item()})
-    first, last = history[0], history[-1]
-    assert last["total"] < 0.5 * first["total"], (first, last)
-    for name in ("tr", "rot", "tor"):
-        assert last[name] < first[name], (name, first, last)
+    fit_one_batch(models, batch, cfg, params, steps=30)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in models.encoder.parameters())
 
 

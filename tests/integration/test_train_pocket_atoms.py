@@ -8,7 +8,7 @@ import torch
 from discodock.config import load_docking_config
 from discodock.data import keys as K
 
-from .conftest import EXAMPLES, IDS
+from .conftest import EXAMPLES, IDS, fit_one_batch
 
 
 def test_atoms_preset_loss_falls_on_a_fixed_batch():
@@ -16,7 +16,6 @@ def test_atoms_preset_loss_falls_on_a_fixed_batch():
     from discodock.data.graph import build_complex
     from discodock.data.parsing import load_ligand, load_protein
     from discodock.models.bundle import DockingModels
-    from discodock.training.score import score_loss
     from discodock.training.views import make_batch
 
     cfg = load_docking_config("cpu_site_atoms", {"train.batch_size": 2})
@@ -28,20 +27,9 @@ def test_atoms_preset_loss_falls_on_a_fixed_batch():
                                        crystal_pos=crystal, pocket_radius=30.0, atom_radius=22.0, name=pid))
     torch.manual_seed(0)
     models = DockingModels(cfg.model)
-    opt = torch.optim.Adam(list(models.score.parameters()) + list(models.encoder.parameters()), lr=3e-3)
     batch = make_batch(complexes, cfg, torch.Generator().manual_seed(1), torch.device("cpu"))
     assert batch[K.RECEPTOR_ATOM][K.POS].shape[0] > 100
-    history = []
-    for _ in range(25):
-        loss, terms = score_loss(models, batch.clone(), cfg, torch.Generator().manual_seed(2), p_drop=0.0)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        history.append({k: v.item() for k, v in terms.items()} | {"total": loss.item()})
-    first, last = history[0], history[-1]
-    assert last["total"] < 0.5 * first["total"], (first, last)
-    for name in ("tr", "rot", "tor"):
-        assert last[name] < first[name], (name, first, last)
+    fit_one_batch(models, batch, cfg, list(models.score.parameters()) + list(models.encoder.parameters()), steps=25)
     assert all(p.grad is not None for n, p in models.score.named_parameters() if ".atoms." in n)
 
 
