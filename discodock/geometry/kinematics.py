@@ -23,7 +23,7 @@ import dataclasses
 import torch
 
 from discodock.errors import ConfigError
-from discodock.geometry.rigid import axis_angle_to_matrix
+from discodock.geometry.rigid import axis_angle_to_matrix, hat
 
 _MIN_LEVER = 0.5  # Angstrom: floor for the lever arm of a torsion whose moving atoms hug its axis
 
@@ -226,18 +226,12 @@ class Posed:
     axis: torch.Tensor
 
 
-_HAT_INDEX = ((0, 2, 1), (2, 0, 0), (1, 0, 0))  # [k]x = k[_HAT_INDEX] * _HAT_SIGN
-_HAT_SIGN = ((0.0, -1.0, 1.0), (1.0, 0.0, -1.0), (-1.0, 1.0, 0.0))
-
-
 def _turn(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
     """Rotations by ``angle [...]`` about unit ``axis [..., 3]``: cos I + sin [k]x + (1 - cos) k k^T
     (exactly the identity at angle 0)."""
     cos, sin = torch.cos(angle)[..., None, None], torch.sin(angle)[..., None, None]
-    dev, dtype = axis.device, axis.dtype
-    K = axis[..., torch.tensor(_HAT_INDEX, device=dev)] * torch.tensor(_HAT_SIGN, dtype=dtype, device=dev)
-    eye = torch.eye(3, dtype=dtype, device=dev)
-    return cos * eye + sin * K + (1 - cos) * (axis[..., :, None] * axis[..., None, :])
+    eye = torch.eye(3, dtype=axis.dtype, device=axis.device)
+    return cos * eye + sin * hat(axis) + (1 - cos) * (axis[..., :, None] * axis[..., None, :])
 
 
 def _shape(x) -> str:

@@ -17,13 +17,16 @@ from discodock.geometry._random import randn
 _SMALL_ANGLE = 1e-4  # below this angle (rad) the Taylor series are used (error << float32 eps)
 
 
+_HAT_INDEX = ((0, 2, 1), (2, 0, 0), (1, 0, 0))  # [v]_x = v[_HAT_INDEX] * _HAT_SIGN
+_HAT_SIGN = ((0.0, -1.0, 1.0), (1.0, 0.0, -1.0), (-1.0, 1.0, 0.0))
+
+
 def hat(v: torch.Tensor) -> torch.Tensor:
-    """The skew-symmetric matrix ``[v]_x`` with ``hat(v) @ x == cross(v, x)``; ``[..., 3] -> [..., 3, 3]``."""
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack(
-        [torch.stack([o, -z, y], -1), torch.stack([z, o, -x], -1), torch.stack([-y, x, o], -1)], -2
-    )
+    """The skew-symmetric matrix ``[v]_x`` with ``hat(v) @ x == cross(v, x)``; ``[..., 3] -> [..., 3, 3]``.
+
+    One gather and one product (a search builds these for every torsion of every chain per step)."""
+    index = torch.tensor(_HAT_INDEX, device=v.device)
+    return v[..., index] * torch.tensor(_HAT_SIGN, dtype=v.dtype, device=v.device)
 
 
 def axis_angle_to_matrix(v: torch.Tensor) -> torch.Tensor:
