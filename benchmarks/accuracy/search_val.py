@@ -39,8 +39,8 @@ METHODS = ("vina", "diffusion+vina", "diffusion+search", "null+vina", "null+sear
 def run_method(method: str, docker, cid: str, protein: Path, ligand, site, args) -> tuple[list, float]:
     """Ranked poses (RDKit molecules, best first) with their Vina scores, and the seconds it took."""
     from discodock.data.cache import CONFORMER_POS
-    from discodock.data import keys as K
     from discodock.sampling.ranking import rank_poses
+    from discodock.sampling.seeded_search import search_arguments
     from discodock.sampling.settings import DockSettings
     from discodock.scoring.vina import POCKET_BOX_SIZE, get_receptor
 
@@ -59,9 +59,7 @@ def run_method(method: str, docker, cid: str, protein: Path, ligand, site, args)
         pos = docker.sample(data, settings=DockSettings(samples=args.samples), generator=gen)
     search = None
     if refine == "search":
-        search = dict(center=site, box_size=POCKET_BOX_SIZE, tor_bonds=data[K.LIGAND][K.TOR_BONDS],
-                      tor_mask=data[K.LIGAND][K.TOR_MASK], iterations=args.iterations, chains=args.chains,
-                      seed=args.seed)
+        search = search_arguments(data, center=site, iterations=args.iterations, chains=args.chains, seed=args.seed)
     ranked = rank_poses(data, mol, pos, confidence=None, protein_path=protein, method="vina", refine=refine,
                         info={}, device=docker.device, search=search)
     return [(p.mol, p.vina_score) for p in ranked], time.perf_counter() - t0

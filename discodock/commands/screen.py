@@ -30,8 +30,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="ADDRESS", help="send ligands to a Dask cluster (tcp://scheduler:8786)")
     p.add_argument("--preset", choices=sorted(PRESETS), default="default",
                    help="fast: 4 samples, 10 steps, no Vina refinement (explicit options win)")
-    p.add_argument("--samples", type=int, default=None, help="poses sampled per ligand (default: the checkpoint's, 10 for the shipped weights)")
-    p.add_argument("--steps", type=int, default=None, help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
+    p.add_argument("--samples", type=int, default=None,
+                   help="poses sampled per ligand (default: the checkpoint's, 10 for the shipped weights)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
     p.add_argument("--refine", choices=["none", "vina"], default=None,
                    help="Vina local optimisation of each pose (default: the checkpoint's)")
     p.add_argument("--rank", choices=["confidence", "vina"], default=None, help="ranking (default: the checkpoint's)")

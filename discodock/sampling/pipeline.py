@@ -30,7 +30,6 @@ from discodock.models.bundle import load_models, resolve_device
 from discodock.sampling.output import DockResult
 from discodock.sampling.ranking import rank_poses
 from discodock.sampling.settings import DockSettings, resolve_settings
-from discodock.scoring.vina import POCKET_BOX_SIZE
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
@@ -193,9 +192,10 @@ class Docker:
         search = None
         if settings.refine == "search":
             info.update(search_iterations=settings.search_iterations, search_chains=settings.search_chains)
-            search = dict(center=[float(v) for v in pocket_center], box_size=POCKET_BOX_SIZE,
-                          tor_bonds=data[K.LIGAND][K.TOR_BONDS], tor_mask=data[K.LIGAND][K.TOR_MASK],
-                          iterations=settings.search_iterations, chains=settings.search_chains, seed=seed)
+            from discodock.sampling.seeded_search import search_arguments
+
+            search = search_arguments(data, center=pocket_center, iterations=settings.search_iterations,
+                                      chains=settings.search_chains, seed=seed)
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
                            method=settings.rank, refine=settings.refine, info=info, device=self.device,
                            drop_het=frozenset(g.key for g in het_dropped),

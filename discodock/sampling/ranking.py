@@ -39,8 +39,9 @@ def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, prot
         method = "vina"
         if not untyped:  # else the warning below says what was done instead
             info.setdefault("warnings", []).append("checkpoint has no confidence model; ranked by Vina score")
-    if untyped and ("vina" in (method, refine) or refine == "search"):  # e.g. a boronic acid: still dock it, without Vina
-        refine = "none"
+    uses_vina = method == "vina" or refine in ("vina", "search")
+    if untyped and uses_vina:  # e.g. a boronic acid: still dock it, without Vina
+        uses_vina, refine = False, "none"
         method = "confidence" if confidence is not None else "none"
         info.setdefault("warnings", []).append(
             f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
@@ -48,10 +49,10 @@ def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, prot
     if refine == "search":
         from discodock.sampling.seeded_search import search_from_samples
 
-        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions, receptor=get_receptor(protein_path, drop_residues=drop_het),
-                                           **search)
+        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions,
+                                           receptor=get_receptor(protein_path, drop_residues=drop_het), **search)
     poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
-    if "vina" in (method, refine) or refine == "search":
+    if uses_vina:
         receptor = vina_receptor or get_receptor(protein_path, drop_residues=drop_het)
         if refine in ("vina", "search"):  # after a search: Vina's own optimisation gives its exact score
             for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):

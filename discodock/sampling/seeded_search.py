@@ -15,8 +15,17 @@ from collections.abc import Sequence
 import torch
 from rdkit import Chem
 
+from discodock.data import keys as K
 from discodock.sampling.search import monte_carlo_search
+from discodock.scoring.vina import POCKET_BOX_SIZE
 from discodock.scoring.vina_energy import VinaGridEnergy
+
+
+def search_arguments(data, *, center: Sequence[float], iterations: int, chains: int, seed: int) -> dict:
+    """The keyword arguments of :func:`search_from_samples` for the complex graph ``data`` (its ligand's
+    rotatable bonds) docked at ``center`` (Angstrom), in the pocket box Vina uses there."""
+    return dict(center=[float(v) for v in center], box_size=POCKET_BOX_SIZE, tor_bonds=data[K.LIGAND][K.TOR_BONDS],
+                tor_mask=data[K.LIGAND][K.TOR_MASK], iterations=iterations, chains=chains, seed=seed)
 
 
 def search_from_samples(
