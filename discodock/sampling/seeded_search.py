@@ -45,11 +45,11 @@ def search_from_samples(
     energy (kcal/mol, Vina's intermolecular + intramolecular energy on the maps).
 
     ``ligand``: the docked molecule with a 3D conformer (any pose; atom order as in ``positions``);
-
     ``receptor``: a :class:`~discodock.scoring.vina.VinaReceptor`; ``center`` / ``box_size`` (Angstrom): the
     cubic site box of the maps and of the search (the ligand's centroid stays in it); ``tor_bonds`` /
-    ``tor_mask``: the ligand's rotatable bonds (``discodock.data.keys``; those Vina keeps rigid stay rigid); ``chains`` Monte Carlo chains of
-    ``iterations`` steps start from every sample; ``seed`` makes the search reproducible."""
+    ``tor_mask``: the ligand's rotatable bonds (``discodock.data.keys``; those Vina keeps rigid stay rigid);
+    ``chains`` Monte Carlo chains of ``iterations`` steps start from every sample; ``seed`` makes the search
+    reproducible."""
     positions = positions.detach().to("cpu", torch.float32)
     size = [float(box_size)] * 3
     energy = VinaGridEnergy.build(receptor=receptor, ligand=ligand, center=center, size=size)
