@@ -3,7 +3,7 @@
 For each complex the site is the crystal ligand's centroid (a 25 A box, as for Vina), the ligand starts from a
 fresh RDKit conformer (from its SMILES, seeded), and the methods run interleaved per complex on one thread:
 
-- ``vina``: AutoDock Vina's global search (exhaustiveness 8), its 9 poses ranked by its score;
+- ``vina``: AutoDock Vina's global search (``--exhaustiveness``, 8 by default), its 9 poses ranked by its score;
 - ``<seeds>+vina``: ``S`` seed poses, each locally optimised by Vina, ranked by Vina score (today's default);
 - ``<seeds>+search``: ``S`` seed poses, each starting Monte Carlo chains on Vina's energy in torch
   (``--refine search``), the best of each then optimised by Vina and ranked by Vina score.
@@ -46,7 +46,7 @@ def run_method(method: str, docker, cid: str, protein: Path, ligand, site, args)
 
     t0 = time.perf_counter()
     if method == "vina":
-        poses = get_receptor(protein).dock(ligand, center=site, size=POCKET_BOX_SIZE, exhaustiveness=8,
+        poses = get_receptor(protein).dock(ligand, center=site, size=POCKET_BOX_SIZE, exhaustiveness=args.exhaustiveness,
                                            num_poses=9, seed=args.seed)
         return [(p.mol, p.score) for p in poses], time.perf_counter() - t0
     seeds, refine = method.split("+")
@@ -68,7 +68,7 @@ def run_method(method: str, docker, cid: str, protein: Path, ligand, site, args)
 def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, args) -> dict:
     from discodock.data.parsing import load_ligand
     from discodock.eval.rmsd import SymmetryRMSD
-    from discodock.eval.runner import fresh_ligand
+    from discodock.eval.runner import fresh_ligand, keep_poses
 
     crystal = load_ligand(ligand_file)
     ligand = fresh_ligand(crystal, seed=args.seed)
@@ -79,6 +79,12 @@ def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, arg
         poses, seconds = run_method(method, docker, cid, protein, ligand, site, args)
         row[method] = {"rmsd": [float(r) for r in scorer([m for m, _ in poses])],
                        "vina": [None if s is None else float(s) for _, s in poses], "seconds": seconds}
+        if args.keep_poses:
+            for mol, score in poses:
+                if score is not None:
+                    mol.SetDoubleProp("vina_score", float(score))
+            keep_poses(Path(args.out) / "poses" / cid / f"{method}.sdf", [m for m, _ in poses],
+                       row[method]["vina"], row[method]["rmsd"])
     return row
 
 
@@ -113,6 +119,8 @@ def main() -> int:
     p.add_argument("--iterations", type=int, default=30, help="search: Monte Carlo steps per chain")
     p.add_argument("--chains", type=int, default=4, help="search: chains per seed pose")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--exhaustiveness", type=int, default=8, help="vina: its search effort")
+    p.add_argument("--keep-poses", action="store_true", help="write OUT/poses/<id>/<method>.sdf (ranked poses)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     torch.set_num_threads(1)

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from discodock.data.pdbbind import read_split
+from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
 from discodock.eval.complexes import find_complexes
 from discodock.eval.pool import run_pending
@@ -54,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads per worker for Vina / torch (default: cores // workers)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N complexes of the ID list")
-    parser.add_argument("--rank", choices=("confidence", "vina"), default=None,
+    parser.add_argument("--rank", choices=RANKINGS, default=None,
                         help="discodock ranking (default: the checkpoint's)")
     parser.add_argument("--refine", choices=("none", "vina", "search"), default=None,
                         help="discodock: Vina local optimisation of each pose, or a Monte Carlo search on Vina's "
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     parse_keep_het(args.keep_het)  # a bad value fails here, not once per complex
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
-        label=method_label(args.method, args.latents, args.pocket) + ("-refined" if args.refine == "vina" else ""),
+        label=method_label(args.method, args.latents, args.pocket, refine=args.refine, rank=args.rank),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
@@ -152,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)
+    settings = replace(settings, poses_dir=str(out / "poses" / settings.label))  # ranked SDF per complex
 
     complexes = find_complexes(args.data, read_split(args.ids) if args.ids else None)
     if args.limit is not None:

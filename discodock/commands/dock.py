@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
+from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
 
 
@@ -53,8 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="refine=search: Monte Carlo steps per chain (default: the checkpoint's)")
     p.add_argument("--search-chains", type=int, default=None,
                    help="refine=search: chains started from each sampled pose (default: the checkpoint's)")
-    p.add_argument("--rank", choices=["confidence", "vina"], default=None,
-                   help="ranking (default: the checkpoint's recommendation)")
+    p.add_argument("--rank", choices=RANKINGS, default=None,
+                   help="confidence: the checkpoint's confidence model; vina: Vina's score; learned: the shipped pose "
+                        "ranking (Vina's score read with the poses' agreement and contacts); default: the "
+                        "checkpoint's recommendation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from discodock.commands.dock import _center
+from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
 
 # "fast": fewer poses and steps, no Vina refinement (poses are still Vina-scored when ranked by Vina).
@@ -36,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
     p.add_argument("--refine", choices=["none", "vina"], default=None,
                    help="Vina local optimisation of each pose (default: the checkpoint's)")
-    p.add_argument("--rank", choices=["confidence", "vina"], default=None, help="ranking (default: the checkpoint's)")
+    p.add_argument("--rank", choices=RANKINGS, default=None, help="ranking (default: the checkpoint's)")
     p.add_argument("--latents", choices=["prior", "none"], default="prior")
     p.add_argument("--pocket-radius", type=float, default=None, help="receptor crop radius (Angstrom)")
     p.add_argument("--top-poses", type=int, default=3, help="poses kept per ligand in the SDF output (default 3)")

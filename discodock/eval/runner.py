@@ -27,16 +27,43 @@ class BenchmarkSettings:
     device: str
     posebusters: bool
     threads: int
-    rank: str | None = None  # discodock: confidence | vina (None: the checkpoint's default)
-    refine: str | None = None  # discodock: none | vina (None: the checkpoint's default)
+    rank: str | None = None  # discodock: confidence | vina | learned (None: the checkpoint's default)
+    refine: str | None = None  # discodock: none | vina | search (None: the checkpoint's default)
     timeout_minutes: float | None = None  # wall-clock limit per complex (None: none)
     keep_het: str = "auto"  # hetero groups in Vina's receptor, for both methods (discodock.data.hetero)
+    poses_dir: str | None = None  # where each complex's ranked poses go as <id>.sdf (None: not kept)
 
 
-def method_label(method: str, latents: str, pocket: bool) -> str:
-    """The name a run is recorded under, e.g. ``vina-pocket`` or ``discodock-prior-blind``."""
+def method_label(method: str, latents: str, pocket: bool, *, refine: str | None = None, rank: str | None = None) -> str:
+    """The name a run is recorded under, e.g. ``vina-pocket``, ``discodock-prior-blind`` or
+    ``discodock-prior-pocket-search-learned`` (a refinement or ranking chosen on the command line is named)."""
     site = "pocket" if pocket else "blind"
-    return f"vina-{site}" if method == "vina" else f"discodock-{latents}-{site}"
+    if method == "vina":
+        return f"vina-{site}"
+    suffix = {"vina": "-refined", "search": "-search"}.get(refine or "", "") + ("-learned" if rank == "learned" else "")
+    return f"discodock-{latents}-{site}{suffix}"
+
+
+def keep_poses(path, poses, scores, rmsds) -> None:
+    """Ranked poses as one SDF (best first; SD properties ``rank``, ``score``: the method's confidence or Vina
+    score, ``rmsd`` to the crystal in Angstrom, and the molecule's own, e.g. ``vina_score``), written under a temporary name and renamed into place, so
+    re-ranking studies need no re-docking."""
+    from pathlib import Path
+
+    from rdkit import Chem
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with Chem.SDWriter(str(tmp)) as writer:
+        for rank, (mol, score, rmsd) in enumerate(zip(poses, scores, rmsds), start=1):
+            mol = Chem.Mol(mol)
+            mol.SetIntProp("rank", rank)
+            mol.SetDoubleProp("rmsd", float(rmsd))
+            if score is not None:
+                mol.SetDoubleProp("score", float(score))
+            writer.write(mol)
+    tmp.replace(path)
 
 
 def fresh_ligand(crystal, *, seed: int):
@@ -75,6 +102,9 @@ def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 
     settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het)
     result = _DOCKERS[key].dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                                 settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
+    for p in result.poses:  # kept with the pose: a re-ranking reads Vina's score from the benchmark's SDF
+        if p.vina_score is not None:
+            p.mol.SetDoubleProp("vina_score", float(p.vina_score))
     return [(p.mol, p.confidence if p.confidence is not None else p.vina_score) for p in result.poses]
 
 
@@ -91,6 +121,8 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
         centre, size = receptor.blind_box() if centre is None else (centre, POCKET_BOX_SIZE)
         poses = receptor.dock(ligand, center=centre, size=size, exhaustiveness=settings.exhaustiveness,
                               num_poses=settings.samples, seed=settings.seed)
+        for p in poses:
+            p.mol.SetDoubleProp("vina_score", float(p.score))
         return [p.mol for p in poses], [p.score for p in poses]
     extra = {"crystal_mol": crystal} if settings.latents == "oracle" else {}
     ranked = dock_discodock(
@@ -135,6 +167,8 @@ def benchmark_one(entry: BenchmarkComplex, settings: BenchmarkSettings) -> dict:
         if not poses:
             raise RuntimeError("the method returned no pose")
         rmsds = SymmetryRMSD(crystal=crystal)(poses)
+        if settings.poses_dir:
+            keep_poses(os.path.join(settings.poses_dir, f"{entry.id}.sdf"), poses, scores, rmsds)
     except Exception as err:  # one failing complex must not stop the run: record why
         return _failure(entry, settings, _one_line(err), seconds=seconds, cpu_seconds=cpu_seconds)
     checks, pb_valid, pb_reason = None, None, None

@@ -60,6 +60,7 @@ class Docker:
         self.models, self.cfg, self.device = models, cfg, device
         self.checkpoint, self.checkpoint_hash = checkpoint, checkpoint_hash
         self._reused: dict[str, tuple] = {}  # resolved protein path -> (parsed Protein, Vina receptor or None)
+        self._ranker = None  # the learned pose ranking, loaded when a run first asks for it
 
     def reuse_receptor(self, protein_path, *, vina=None) -> None:
         """Parse ``protein_path`` now and reuse it for every later ``dock`` into that file (a screen docks
@@ -69,6 +70,14 @@ class Docker:
         from discodock.data.parsing import load_protein
 
         self._reused[str(Path(protein_path).resolve())] = (load_protein(protein_path), vina)
+
+    def pose_ranker(self):
+        """The shipped learned pose ranking (:mod:`discodock.scoring.pose_ranker`), loaded once."""
+        if self._ranker is None:
+            from discodock.scoring.pose_ranker import load_pose_ranker
+
+            self._ranker = load_pose_ranker(device="cpu")
+        return self._ranker
 
     def _reused_receptor(self, protein_path) -> tuple:
         return self._reused.get(str(Path(protein_path).resolve()), (None, None))
@@ -199,7 +208,9 @@ class Docker:
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
                            method=settings.rank, refine=settings.refine, info=info, device=self.device,
                            drop_het=frozenset(g.key for g in het_dropped),
-                           vina_receptor=self._reused_receptor(protein_path)[1], search=search)
+                           vina_receptor=self._reused_receptor(protein_path)[1], search=search,
+                           ranker=self.pose_ranker() if settings.rank == "learned" else None,
+                           receptor_atoms=protein.atoms)
         timings["ranking_s"] = time.perf_counter() - t2
         timings["total_s"] = time.perf_counter() - t0
         info["timings"] = timings

@@ -30,7 +30,7 @@ class DockSettings:
     refine: str | None = None  # none | vina | search
     search_iterations: int | None = None  # refine=search: Monte Carlo steps per chain
     search_chains: int | None = None  # refine=search: chains per sampled pose
-    rank: str | None = None  # confidence | vina
+    rank: str | None = None  # confidence | vina | learned
     batch_size: int | None = None
     max_heavy_atoms: int = 150
     ligand_index: int | None = None  # record of a multi-molecule SDF/mol2 (1 = first; None: first, warned)
@@ -38,6 +38,8 @@ class DockSettings:
     progress: bool = False
     warnings: list[str] = field(default_factory=list)
 
+
+RANKINGS = ("confidence", "vina", "learned")
 
 # DockSettings field -> SamplingConfig field that supplies its default.
 _FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank",
@@ -55,6 +57,8 @@ def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {getattr(out, name)}")
     if out.refine not in ("none", "vina", "search"):
         raise ConfigError("--refine", f"expected none, vina or search, got {out.refine!r}")
+    if out.rank not in RANKINGS:
+        raise ConfigError("--rank", f"expected one of {', '.join(RANKINGS)}, got {out.rank!r}")
     if out.batch_size is not None and out.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {out.batch_size}")
     return out

@@ -118,8 +118,10 @@ def test_discodock_rank_and_refine_reach_the_docker_and_name_the_run(data, tmp_p
             "--workers", "0", "--no-posebusters", "--limit", "1", "--latents", "none"]
     assert main(args + ["--rank", "vina", "--refine", "vina"]) == 0
     assert main(args) == 0
-    assert seen == [("vina", "vina", "none"), (None, None, "none")]
-    assert {r["method"] for r in rows(out)} == {"discodock-none-pocket-refined", "discodock-none-pocket"}
+    assert main(args + ["--rank", "learned", "--refine", "search"]) == 0
+    assert seen == [("vina", "vina", "none"), (None, None, "none"), ("learned", "search", "none")]
+    assert {r["method"] for r in rows(out)} == {"discodock-none-pocket-refined", "discodock-none-pocket",
+                                                 "discodock-none-pocket-search-learned"}
 
 
 def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
@@ -147,6 +149,11 @@ def test_real_vina_run_on_one_complex(data, tmp_path):
     assert [int(r["rank"]) for r in recorded] == list(range(1, len(recorded) + 1))
     scores = [float(r["confidence_or_score"]) for r in recorded]
     assert scores == sorted(scores)  # Vina ranks by its score, lower first
+    # the ranked poses are kept, in rank order, with their score and RMSD (re-ranking needs no re-docking)
+    kept = [m for m in Chem.SDMolSupplier(str(out / "poses" / "vina-pocket" / "5n17.sdf"))]
+    assert [m.GetIntProp("rank") for m in kept] == [int(r["rank"]) for r in recorded]
+    assert [m.GetDoubleProp("rmsd") for m in kept] == pytest.approx([float(r["rmsd"]) for r in recorded], abs=1e-3)
+    assert [m.GetDoubleProp("vina_score") for m in kept] == pytest.approx(scores, abs=1e-3)
     assert float(recorded[0]["cpu_seconds"]) > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 1 and summary["n_failed"] == 0 and summary["seconds_per_complex_median"] > 0
