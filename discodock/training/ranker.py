@@ -45,9 +45,9 @@ class Pool:
         return (self.rmsd < RMSD_THRESHOLD).float()
 
 
-def read_pool(sdf: Path, receptor_atoms) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features [P, F], RMSD [P]) of the poses in ``sdf`` (heavy atoms; properties ``rmsd`` and
-    ``vina_score``) in a receptor with :class:`~discodock.data.receptor_atoms.ResidueAtoms` ``receptor_atoms``."""
+def read_poses(sdf: Path) -> tuple[torch.Tensor, list[str], list, torch.Tensor]:
+    """(positions [P, N, 3], elements, Vina scores, RMSD [P]) of the poses in ``sdf`` (heavy atoms; SD properties
+    ``rmsd`` and ``vina_score``), in the file's order."""
     from rdkit import Chem
 
     mols = [Chem.RemoveHs(m, sanitize=False) for m in Chem.SDMolSupplier(str(sdf), removeHs=False) if m is not None]
@@ -57,6 +57,13 @@ def read_pool(sdf: Path, receptor_atoms) -> tuple[torch.Tensor, torch.Tensor]:
     pos = torch.tensor(np.stack([m.GetConformer().GetPositions() for m in mols]), dtype=torch.float32)
     vina = [m.GetDoubleProp("vina_score") if m.HasProp("vina_score") else None for m in mols]
     rmsd = torch.tensor([m.GetDoubleProp("rmsd") for m in mols], dtype=torch.float32)
+    return pos, elements, vina, rmsd
+
+
+def read_pool(sdf: Path, receptor_atoms) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features [P, F], RMSD [P]) of the poses in ``sdf`` (see :func:`read_poses`) in a receptor with
+    :class:`~discodock.data.receptor_atoms.ResidueAtoms` ``receptor_atoms``."""
+    pos, elements, vina, rmsd = read_poses(sdf)
     return pose_features(pos, elements, receptor_atoms.pos, receptor_atoms.elements, vina), rmsd
 
 
@@ -119,8 +126,8 @@ def train_ranker(train: list[Pool], val: list[Pool], *, hidden: int = 64, dropou
                  lr: float = 3e-3, weight_decay: float = 1e-4, pools_per_batch: int = 32,
                  listwise_weight: float = 1.0, seed: int = 0, select_method: str | None = None
                  ) -> tuple[PoseRanker, dict]:
-    """Fit a :class:`PoseRanker`; keep the epoch with the best mean validation top-1 < 2 A over methods (or of
-    ``select_method``). Returns the model and a summary (epochs, validation figures)."""
+    """Fit a :class:`PoseRanker` on the ``train`` pools; keep the epoch with the best mean top-1 < 2 A over
+    methods on the ``val`` pools (or of ``select_method``). Returns the model and a summary (epochs, validation figures)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = PoseRanker(hidden=hidden, dropout=dropout)
@@ -149,10 +156,17 @@ def train_ranker(train: list[Pool], val: list[Pool], *, hidden: int = 64, dropou
     return model.eval(), {"best_epoch": best_figures["epoch"], "val": best_figures, "history": history}
 
 
+def _fraction(complex_id: str) -> float:
+    """A fixed number in [0, 1) per ID (not Python's salted hash): which complexes are held out never changes."""
+    import hashlib
+
+    return int(hashlib.sha256(complex_id.encode()).hexdigest()[:8], 16) / 16**8
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--train-poses", required=True, help="POSES folder of the training complexes")
-    p.add_argument("--val-poses", required=True, help="POSES folder of the validation complexes")
+    p.add_argument("--holdout", type=float, default=0.2, help="fraction of training complexes that picks the epoch")
     p.add_argument("--data", nargs="+", required=True, help="data roots in the PDBBind layout (receptors)")
     p.add_argument("--out", required=True, help="where the ranker weights go")
     p.add_argument("--hidden", type=int, default=64)
@@ -161,12 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    train = load_pools(args.train_poses, args.data, cache=Path(args.train_poses).parent / "ranker_features.pt")
-    val = load_pools(args.val_poses, args.data, cache=Path(args.val_poses).parent / "ranker_features.pt")
+    pools = load_pools(args.train_poses, args.data, cache=Path(args.train_poses).parent / "ranker_features.pt")
+    held = {c for c in {q.complex_id for q in pools} if _fraction(c) < args.holdout}
+    train, val = [q for q in pools if q.complex_id not in held], [q for q in pools if q.complex_id in held]
     model, summary = train_ranker(train, val, hidden=args.hidden, epochs=args.epochs,
                                   listwise_weight=args.listwise_weight, seed=args.seed)
     extra = {"train_pools": len(train), "train_complexes": len({q.complex_id for q in train}),
-             "val_pools": len(val), "sources": sorted({q.method for q in train}), "args": vars(args)} | summary
+             "holdout_pools": len(val), "holdout_complexes": len(held), "sources": sorted({q.method for q in train}), "args": vars(args)} | summary
     extra.pop("history")
     model.save(args.out, extra=extra)
     print(json.dumps({k: v for k, v in extra.items() if k != "args"}, indent=1))

@@ -1,0 +1,109 @@
+"""Learned ranking against Vina's score, on the pools of poses a validation run kept.
+
+Reads ``POSES/<id>/<method>.sdf`` (``search_val.py --keep-poses``: every method's ranked poses with Vina's
+score and the RMSD to the crystal) and ranks each pool two ways: by Vina's score, and by the learned pose
+ranking (``--ranker``, default the shipped weights). Besides each method's own pool it ranks unions of pools
+(``a|b``: the poses of both methods, e.g. the null model's and the diffusion model's searches together),
+whose cost is the sum of the methods' seconds. Printed per pool: top-1 < 2 A by Vina's score and by the
+learned ranking, top-5 by the learned ranking, best of N < 2 A, median seconds per complex (from the run's
+``per_complex.jsonl``), and exact McNemar tests (learned vs Vina's score on the same pool; each pool ranked
+by the learned ranking vs Vina's own search ranked by its score).
+
+    python benchmarks/accuracy/ranker_val.py --run runs/ranker_val [--ranker discodock/weights/pose_ranker.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks" / "accuracy"))
+from pose_accuracy import mcnemar  # noqa: E402
+
+UNIONS = ("null+search|diffusion+search", "vina|diffusion+search", "vina|null+search|diffusion+search")
+
+
+def ranked_outcomes(ranker, receptor_atoms, parts: list[tuple]) -> dict | None:
+    """Pool the poses of ``parts`` ((positions, elements, vina, rmsd) per method) and rank them both ways."""
+    from discodock.scoring.pose_features import pose_features
+
+    if any(p[1] != parts[0][1] for p in parts):  # methods gave the atoms in different orders: cannot pool
+        return None
+    pos = torch.cat([p[0] for p in parts])
+    vina = [v for p in parts for v in p[2]]
+    rmsd = torch.cat([p[3] for p in parts])
+    with torch.no_grad():
+        logits = ranker(pose_features(pos, parts[0][1], receptor_atoms.pos, receptor_atoms.elements, vina))
+    by_vina = sorted(range(len(vina)), key=lambda i: float("inf") if vina[i] is None else vina[i])
+    learned = logits.argsort(descending=True).tolist()
+    ok = (rmsd < 2.0).tolist()
+    return {"vina_top1": ok[by_vina[0]], "learned_top1": ok[learned[0]], "learned_top5": any(ok[i] for i in learned[:5]),
+            "best": any(ok), "n": len(ok)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder")
+    p.add_argument("--ranker", default=None, help="pose ranker weights (default: the shipped ones)")
+    p.add_argument("--data", nargs="+", default=[str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("*"))
+                                                  if d.is_dir() and d.name not in ("dude_screening", "splits")])
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    from discodock.data.parsing import load_protein
+    from discodock.data.pdbbind import complex_files, index_complexes
+    from discodock.scoring.pose_ranker import load_pose_ranker
+    from discodock.training.ranker import read_poses
+
+    run = Path(args.run)
+    ranker = load_pose_ranker(args.ranker)
+    seconds = {}
+    for line in (run / "per_complex.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        seconds[row["id"]] = {m: v["seconds"] for m, v in row.items() if isinstance(v, dict)}
+    found = index_complexes(args.data)
+    results: dict[str, dict[str, dict]] = {}
+    for folder in sorted((run / "poses").iterdir()):
+        cid = folder.name
+        methods = {f.stem: read_poses(f) for f in folder.glob("*.sdf")}
+        atoms = load_protein(complex_files(found[cid], cid)[0]).atoms
+        for pool in list(methods) + list(UNIONS):
+            names = pool.split("|")
+            if all(n in methods for n in names):
+                out = ranked_outcomes(ranker, atoms, [methods[n] for n in names])
+                if out is not None:
+                    out["seconds"] = sum(seconds.get(cid, {}).get(n, float("nan")) for n in names)
+                    results.setdefault(pool, {})[cid] = out
+    lines = [f"ranker {args.ranker or 'shipped'}; run {run}", "",
+             "| pool (poses) | complexes | top-1 < 2 A, Vina score | top-1 < 2 A, learned | top-5, learned | "
+             "best of N < 2 A | s / complex (median) |", "|---|---|---|---|---|---|---|"]
+    for pool, rows in results.items():
+        r = list(rows.values())
+        n = statistics.median(x["n"] for x in r)
+        lines.append(f"| {pool} ({n:g}) | {len(r)} | {100 * np.mean([x['vina_top1'] for x in r]):.1f}% | "
+                     f"{100 * np.mean([x['learned_top1'] for x in r]):.1f}% | "
+                     f"{100 * np.mean([x['learned_top5'] for x in r]):.1f}% | {100 * np.mean([x['best'] for x in r]):.1f}% | "
+                     f"{statistics.median(x['seconds'] for x in r):.1f} |")
+    lines += ["", "Paired, top-1 < 2 A (exact McNemar): A wins / B wins, p", ""]
+    vina = results.get("vina", {})
+    for pool, rows in results.items():
+        ids = sorted(rows)
+        w, l, pv = mcnemar([rows[i]["learned_top1"] for i in ids], [rows[i]["vina_top1"] for i in ids])
+        lines.append(f"- {pool}: learned vs Vina score: {w} / {l}, p = {pv:.3g}")
+        common = [i for i in ids if i in vina]
+        if pool != "vina" and common:
+            w, l, pv = mcnemar([rows[i]["learned_top1"] for i in common], [vina[i]["vina_top1"] for i in common])
+            lines.append(f"  - {pool} learned vs Vina's search ranked by its score: {w} / {l}, p = {pv:.3g}")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
