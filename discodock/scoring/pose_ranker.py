@@ -25,7 +25,13 @@ SHIPPED_RANKER = Path(__file__).resolve().parents[1] / "weights" / "pose_ranker.
 
 class PoseRanker(nn.Module):
     """Logit of p(RMSD < 2 A) per pose from ``len(feature_names)`` features (scaled by the stored mean and
-    standard deviation of the training features); ``hidden``: width of the two hidden layers."""
+    standard deviation of the training features); ``hidden``: width of the two hidden layers (0: a linear
+    model, logistic regression on the features).
+
+    The logit is Vina's ranking plus a learned correction: ``-vina_weight * (score - best score in the pool)
+    + net(features)`` with the network's last layer starting at zero, so the untrained ranker orders a pool
+    exactly as Vina's score does, and training moves away from that only as far as it pays on held-out
+    complexes."""
 
     def __init__(self, *, feature_names: tuple[str, ...] = tuple(FEATURE_NAMES), hidden: int = 64,
                  dropout: float = 0.1):
@@ -34,12 +40,18 @@ class PoseRanker(nn.Module):
         n = len(self.feature_names)
         self.register_buffer("mean", torch.zeros(n))
         self.register_buffer("std", torch.ones(n))
-        self.net = nn.Sequential(nn.Linear(n, hidden), nn.SiLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden),
-                                 nn.SiLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+        self.net = nn.Linear(n, 1) if hidden == 0 else nn.Sequential(
+            nn.Linear(n, hidden), nn.SiLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.SiLU(),
+            nn.Dropout(dropout), nn.Linear(hidden, 1))
+        last = self.net if hidden == 0 else self.net[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self._vina = self.feature_names.index("vina_minus_best")
+        self.vina_weight = nn.Parameter(torch.tensor(1.0))  # per kcal/mol
 
     def forward(self, features: Tensor) -> Tensor:
         """[P] logits for [P, F] features."""
-        return self.net((features - self.mean) / self.std).squeeze(-1)
+        return -self.vina_weight * features[:, self._vina] + self.net((features - self.mean) / self.std).squeeze(-1)
 
     @torch.no_grad()
     def score_pool(self, positions: Tensor, ligand_elements: list[str], receptor_pos, receptor_elements: list[str],

@@ -60,36 +60,42 @@ def read_poses(sdf: Path) -> tuple[torch.Tensor, list[str], list, torch.Tensor]:
     return pos, elements, vina, rmsd
 
 
-def read_pool(sdf: Path, receptor_atoms) -> tuple[torch.Tensor, torch.Tensor]:
-    """(features [P, F], RMSD [P]) of the poses in ``sdf`` (see :func:`read_poses`) in a receptor with
-    :class:`~discodock.data.receptor_atoms.ResidueAtoms` ``receptor_atoms``."""
-    pos, elements, vina, rmsd = read_poses(sdf)
-    return pose_features(pos, elements, receptor_atoms.pos, receptor_atoms.elements, vina), rmsd
-
-
-def load_pools(poses_root: str | Path, data_roots: list[str], *, cache: str | Path | None = None) -> list[Pool]:
+def load_pools(poses_root: str | Path, data_roots: list[str], *, cache: str | Path | None = None,
+               unions: tuple[str, ...] = ()) -> list[Pool]:
     """Every pool under ``poses_root`` (``<id>/<method>.sdf``) with its receptor from ``data_roots`` (PDBBind
-    layout). ``cache``: a file the features are kept in (recomputed when the pool set changes)."""
+    layout), plus the ``unions`` (``"a|b"``: the poses of methods ``a`` and ``b`` of a complex as one pool, where
+    both exist and list the atoms in one order). ``cache``: a file the features are kept in (recomputed when
+    the pool set changes)."""
     from discodock.data.parsing import load_protein
     from discodock.data.pdbbind import complex_files, index_complexes
 
     files = sorted(Path(poses_root).glob("*/*.sdf"))
-    key = [str(f.relative_to(poses_root)) for f in files]
+    key = [str(f.relative_to(poses_root)) for f in files] + list(unions)
     if cache and Path(cache).is_file():
         stored = torch.load(cache, weights_only=False)
         if stored["key"] == key and stored["features"] == list(FEATURE_NAMES):
             return stored["pools"]
     found = index_complexes(data_roots)
-    pools, proteins = [], {}
+    pools = []
+    by_complex: dict[str, list[Path]] = {}
     for f in files:
-        cid = f.parent.name
+        by_complex.setdefault(f.parent.name, []).append(f)
+    for cid, sdfs in by_complex.items():
         if cid not in found:
             print(f"{cid}: not in the data roots, skipped", file=sys.stderr)
             continue
-        if cid not in proteins:
-            proteins = {cid: load_protein(complex_files(found[cid], cid)[0])}  # one at a time: memory
-        features, rmsd = read_pool(f, proteins[cid].atoms)
-        pools.append(Pool(complex_id=cid, method=f.stem, features=features, rmsd=rmsd))
+        atoms = load_protein(complex_files(found[cid], cid)[0]).atoms
+        poses = {f.stem: read_poses(f) for f in sdfs}
+        for name in [f.stem for f in sdfs] + [u for u in unions if all(m in poses for m in u.split("|"))]:
+            parts = [poses[m] for m in name.split("|")]
+            if any(q[1] != parts[0][1] for q in parts):  # atom orders differ: no union
+                continue
+            pos, vina = torch.cat([q[0] for q in parts]), [v for q in parts for v in q[2]]
+            features = pose_features(pos, parts[0][1], atoms.pos, atoms.elements, vina)
+            # in Vina-score order, as a method's own file is: "pool order" then means ranked by Vina's score
+            order = sorted(range(len(vina)), key=lambda i: float("inf") if vina[i] is None else vina[i])
+            pools.append(Pool(complex_id=cid, method=name, features=features[order],
+                              rmsd=torch.cat([q[3] for q in parts])[order]))
     if cache:
         torch.save({"key": key, "features": list(FEATURE_NAMES), "pools": pools}, cache)
     return pools
@@ -136,9 +142,9 @@ def train_ranker(train: list[Pool], val: list[Pool], *, hidden: int = 64, dropou
     model.std.copy_(all_features.std(0).clamp(min=1e-3))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     best, best_state, history = -1.0, None, []
-    for epoch in range(epochs):
+    for epoch in range(-1, epochs):  # epoch -1: untrained, i.e. Vina's order; kept unless training beats it
         model.train()
-        order = torch.randperm(len(train), generator=gen).tolist()
+        order = torch.randperm(len(train), generator=gen).tolist() if epoch >= 0 else []
         for start in range(0, len(order), pools_per_batch):
             loss = pool_loss(model, [train[i] for i in order[start : start + pools_per_batch]],
                              listwise_weight=listwise_weight)
@@ -166,6 +172,8 @@ def _fraction(complex_id: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--train-poses", required=True, help="POSES folder of the training complexes")
+    p.add_argument("--unions", nargs="*", default=["null+search|diffusion+search"],
+                   help="pools made of several methods' poses (a|b), trained on besides each method's own")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of training complexes that picks the epoch")
     p.add_argument("--data", nargs="+", required=True, help="data roots in the PDBBind layout (receptors)")
     p.add_argument("--out", required=True, help="where the ranker weights go")
@@ -175,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    pools = load_pools(args.train_poses, args.data, cache=Path(args.train_poses).parent / "ranker_features.pt")
+    pools = load_pools(args.train_poses, args.data, cache=Path(args.train_poses).parent / "ranker_features.pt",
+                       unions=tuple(args.unions))
     held = {c for c in {q.complex_id for q in pools} if _fraction(c) < args.holdout}
     train, val = [q for q in pools if q.complex_id not in held], [q for q in pools if q.complex_id in held]
     model, summary = train_ranker(train, val, hidden=args.hidden, epochs=args.epochs,
