@@ -1,5 +1,7 @@
 """Training the learned pose ranking on pools of real poses: crystal-like and displaced poses of the shipped
-complexes, scored by Vina, read back from SDF as the benchmark scripts write them."""
+complexes, read back from SDF as the benchmark scripts write them. Their "Vina scores" are noise, so Vina's
+order (the untrained ranker) is no better than chance and whatever the ranker gains it learns from the poses'
+contacts and agreement."""
 
 from pathlib import Path
 
@@ -14,7 +16,6 @@ from discodock.eval.runner import keep_poses
 from discodock.sampling.ranking import with_coords
 from discodock.scoring.pose_features import FEATURE_NAMES
 from discodock.scoring.pose_ranker import FORMAT, PoseRanker, load_pose_ranker
-from discodock.scoring.vina import get_receptor
 from discodock.training.ranker import load_pools, pool_loss, top1_success, train_ranker
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "data" / "examples"
@@ -25,13 +26,12 @@ POOL_SIZE = 8
 
 def write_pools(root: Path) -> None:
     """Per complex, pools of 8 poses in random order: some near the crystal pose (< 1.5 A), the rest rotated
-    and shifted away; each with Vina's score and its RMSD, as ``<root>/<id>/<method>.sdf``."""
+    and shifted away; each with a random "Vina score" and its RMSD, as ``<root>/<id>/<method>.sdf``."""
     rng = np.random.default_rng(0)
     for cid in COMPLEXES:
         crystal = Chem.RemoveHs(Chem.MolFromMolFile(str(EXAMPLES / cid / f"{cid}_ligand.sdf")))
         xyz = crystal.GetConformer().GetPositions()
         centre = xyz.mean(0)
-        receptor = get_receptor(EXAMPLES / cid / f"{cid}_protein.pdb.gz")
         for k in range(POOLS_PER_COMPLEX):
             poses, rmsds = [], []
             for j in range(POOL_SIZE):
@@ -45,8 +45,8 @@ def write_pools(root: Path) -> None:
                 rmsds.append(float(np.sqrt(((new - xyz) ** 2).sum(1).mean())))
             order = rng.permutation(POOL_SIZE)
             poses, rmsds = [poses[i] for i in order], [rmsds[i] for i in order]
-            for mol, score in zip(poses, receptor.score_poses(poses)):
-                mol.SetDoubleProp("vina_score", float(score))
+            for mol in poses:
+                mol.SetDoubleProp("vina_score", float(rng.uniform(-9, -4)))
             keep_poses(root / cid / f"pool{k}.sdf", poses, [m.GetDoubleProp("vina_score") for m in poses], rmsds)
 
 
@@ -76,11 +76,13 @@ def test_training_learns_to_put_a_right_pose_first(pools):
         before = float(pool_loss(untrained, train, listwise_weight=1.0))
         after = float(pool_loss(model, train, listwise_weight=1.0))
     assert after < 0.5 * before
-    # on the held-out complex, right poses come first far more often than in the pools' random order
-    held_out = [v for m, v in top1_success(model, val).items() if not m.endswith("(pool order)")]
+    # on the held-out complex, right poses come first far more often than in Vina's (here random) order
+    figures = top1_success(model, val)
+    learned = np.mean([v for m, v in figures.items() if not m.endswith("(pool order)")])
+    vina = np.mean([v for m, v in figures.items() if m.endswith("(pool order)")])
     expected_random = float(np.mean([p.labels.mean() for p in val]))
-    assert np.mean(held_out) >= 0.75 > expected_random + 0.3
-    assert summary["val"]["epoch"] == summary["best_epoch"]
+    assert learned >= 0.75 and learned > vina and learned > expected_random + 0.3
+    assert summary["best_epoch"] >= 0 and summary["val"]["epoch"] == summary["best_epoch"]
 
 
 def test_saved_ranker_loads_and_scores_the_same(pools, tmp_path):
