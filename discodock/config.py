@@ -112,6 +112,7 @@ class SamplingConfig:
     refine: str = "none"  # none | vina | search: Vina local optimisation, or a Monte Carlo search then it
     search_iterations: int = 30  # refine=search: Monte Carlo steps per chain
     search_chains: int = 4  # refine=search: chains started from each sampled pose
+    random_starts: int = 0  # refine=search: extra starts, the conformer at the site in random orientations
 
 
 @dataclass

@@ -44,12 +44,9 @@ def mcnemar(a: list[bool], b: list[bool]) -> tuple[int, int, float]:
 
 def null_poses(conformer: torch.Tensor, site: torch.Tensor, n: int, seed: int) -> torch.Tensor:
     """``n`` copies of ``conformer`` [N, 3], each uniformly rotated, centroid at ``site``: [n, N, 3]."""
-    from discodock.geometry.rigid import axis_angle_to_matrix, random_rotation_vectors
+    from discodock.sampling.seeded_search import random_starts
 
-    gen = torch.Generator().manual_seed(seed)
-    rot = axis_angle_to_matrix(random_rotation_vectors(n, generator=gen)).to(conformer)
-    centred = conformer - conformer.mean(0, keepdim=True)
-    return torch.einsum("nij,aj->nai", rot, centred) + site.reshape(1, 1, 3)
+    return random_starts(conformer, site.tolist(), n, generator=torch.Generator().manual_seed(seed))
 
 
 def measure(mol, crystal, positions: torch.Tensor) -> dict:

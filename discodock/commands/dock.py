@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="refine=search: Monte Carlo steps per chain (default: the checkpoint's)")
     p.add_argument("--search-chains", type=int, default=None,
                    help="refine=search: chains started from each sampled pose (default: the checkpoint's)")
+    p.add_argument("--random-starts", type=int, default=None, metavar="N",
+                   help="refine=search: N more starts, the ligand in random orientations at the site, searched "
+                        "next to the samples (default: the checkpoint's)")
     p.add_argument("--rank", choices=RANKINGS, default=None,
                    help="confidence: the checkpoint's confidence model; vina: Vina's score; learned: the shipped pose "
                         "ranking (Vina's score read with the poses' agreement and contacts); default: the "
@@ -90,6 +93,8 @@ def _check_settings(args: argparse.Namespace) -> None:
                         ("--search-iterations", args.search_iterations), ("--search-chains", args.search_chains)):
         if value is not None and value < 1:
             raise ConfigError(flag, f"must be at least 1, got {value}")
+    if args.random_starts is not None and args.random_starts < 0:
+        raise ConfigError("--random-starts", f"must be 0 or more, got {args.random_starts}")
     if args.batch_size is not None and args.batch_size < 1:
         raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
     if args.ligand_index is not None and args.ligand_index < 1:
@@ -117,7 +122,8 @@ def _batch_settings(args: argparse.Namespace) -> dict:
     """Options that change a batch's results: a re-run into the same --out must use the same ones."""
     keys = ("samples", "steps", "checkpoint", "latents", "prior_temperature", "temperature", "ode",
             "pocket_center", "autobox_ligand", "pocket_radius", "refine", "rank", "seed", "add_hs",
-            "max_heavy_atoms", "csv", "ligand_index", "keep_het", "search_iterations", "search_chains")
+            "max_heavy_atoms", "csv", "ligand_index", "keep_het", "search_iterations", "search_chains",
+            "random_starts")
     return {k: getattr(args, k) for k in keys}
 
 
@@ -153,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
         ligand_index=args.ligand_index, keep_het=args.keep_het, search_iterations=args.search_iterations,
-        search_chains=args.search_chains,
+        search_chains=args.search_chains, random_starts=args.random_starts,
     )
     dockers = {}
 

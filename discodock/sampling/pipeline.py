@@ -181,6 +181,14 @@ class Docker:
         timings["sampling_s"] = time.perf_counter() - t1
         if not torch.isfinite(positions).all():
             raise InputError(protein_path, "sampling produced non-finite coordinates")
+        if settings.refine == "search" and settings.random_starts:
+            # Random orientations at the site next to the samples: the search then starts from both, and the
+            # pool holds whichever minima either reaches (chosen on validation: benchmarks/accuracy/search_val.py).
+            from discodock.sampling.seeded_search import random_starts
+
+            cpu_gen = torch.Generator().manual_seed(seed)
+            positions = torch.cat([positions, random_starts(data[CONFORMER_POS].cpu(), pocket_center,
+                                                            settings.random_starts, generator=cpu_gen)])
         info = {
             "seed": seed, "checkpoint": self.checkpoint, "checkpoint_sha256": self.checkpoint_hash,
             "samples": settings.samples, "steps": settings.steps, "latents": settings.latents,
@@ -200,7 +208,8 @@ class Docker:
         t2 = time.perf_counter()
         search = None
         if settings.refine == "search":
-            info.update(search_iterations=settings.search_iterations, search_chains=settings.search_chains)
+            info.update(search_iterations=settings.search_iterations, search_chains=settings.search_chains,
+                        random_starts=settings.random_starts)
             from discodock.sampling.seeded_search import search_arguments
 
             search = search_arguments(data, center=pocket_center, iterations=settings.search_iterations,

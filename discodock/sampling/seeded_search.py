@@ -21,6 +21,18 @@ from discodock.scoring.vina import POCKET_BOX_SIZE
 from discodock.scoring.vina_energy import VinaGridEnergy
 
 
+def random_starts(conformer: torch.Tensor, center: Sequence[float], n: int, *, generator: torch.Generator
+                  ) -> torch.Tensor:
+    """``[n, N, 3]``: the ligand's conformer ``conformer`` [N, 3] (Angstrom) in ``n`` uniformly random
+    orientations, its centroid on the site ``center``: the starts of Vina's own search, and the null model
+    that diffusion samples are measured against."""
+    from discodock.geometry.rigid import axis_angle_to_matrix, random_rotation_vectors
+
+    rot = axis_angle_to_matrix(random_rotation_vectors(n, generator=generator)).to(conformer)
+    centred = conformer - conformer.mean(0, keepdim=True)
+    return torch.einsum("nij,aj->nai", rot, centred) + torch.as_tensor(center, dtype=conformer.dtype).reshape(1, 1, 3)
+
+
 def search_arguments(data, *, center: Sequence[float], iterations: int, chains: int, seed: int) -> dict:
     """The keyword arguments of :func:`search_from_samples` for the complex graph ``data`` (its ligand's
     rotatable bonds) docked at ``center`` (Angstrom), in the pocket box Vina uses there."""

@@ -30,6 +30,7 @@ class DockSettings:
     refine: str | None = None  # none | vina | search
     search_iterations: int | None = None  # refine=search: Monte Carlo steps per chain
     search_chains: int | None = None  # refine=search: chains per sampled pose
+    random_starts: int | None = None  # refine=search: extra starts in random orientations at the site
     rank: str | None = None  # confidence | vina | learned
     batch_size: int | None = None
     max_heavy_atoms: int = 150
@@ -43,7 +44,7 @@ RANKINGS = ("confidence", "vina", "learned")
 
 # DockSettings field -> SamplingConfig field that supplies its default.
 _FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank",
-                    "search_iterations", "search_chains")
+                    "search_iterations", "search_chains", "random_starts")
 
 
 def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings:
@@ -55,6 +56,8 @@ def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings
     for name in ("samples", "steps", "search_iterations", "search_chains"):
         if getattr(out, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {getattr(out, name)}")
+    if out.random_starts < 0:
+        raise ConfigError("--random-starts", f"must be 0 or more, got {out.random_starts}")
     if out.refine not in ("none", "vina", "search"):
         raise ConfigError("--refine", f"expected none, vina or search, got {out.refine!r}")
     if out.rank not in RANKINGS:

@@ -48,3 +48,33 @@ def test_search_needs_a_site(docker):
     with pytest.raises(ConfigError, match="search needs a site"):
         docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=None,
                     settings=DockSettings(samples=2, steps=3, refine="search"), seed=0)
+
+
+def test_random_starts_join_the_samples_in_the_search(docker):
+    from rdkit import Chem
+
+    crystal = Chem.MolFromMolFile(str(LIGAND))
+    site = crystal.GetConformer().GetPositions().mean(0)
+    settings = DockSettings(samples=3, steps=5, refine="search", search_iterations=5, search_chains=2, random_starts=4)
+    result = docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site.tolist(), settings=settings, seed=0)
+    assert len(result.poses) == 7 and result.info["random_starts"] == 4
+    for pose in result.poses:  # every start ends in the site box
+        assert np.abs(pose.mol.GetConformer().GetPositions().mean(0) - site).max() < 12.5
+    with pytest.raises(ConfigError, match="random-starts"):
+        docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site.tolist(), seed=0,
+                    settings=DockSettings(samples=2, steps=3, refine="search", random_starts=-1))
+
+
+def test_random_starts_are_rotations_of_the_conformer_at_the_site():
+    import torch
+
+    from discodock.sampling.seeded_search import random_starts
+
+    conf = torch.randn(9, 3) * 2 + 5
+    out = random_starts(conf, [1.0, 2.0, 3.0], 6, generator=torch.Generator().manual_seed(0))
+    assert out.shape == (6, 9, 3)
+    assert torch.allclose(out.mean(1), torch.tensor([1.0, 2.0, 3.0]).expand(6, 3), atol=1e-5)
+    d0 = torch.cdist(conf, conf)  # internal distances kept: a rigid rotation
+    assert all(torch.allclose(torch.cdist(p, p), d0, atol=1e-4) for p in out)
+    again = random_starts(conf, [1.0, 2.0, 3.0], 6, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(out, again)
