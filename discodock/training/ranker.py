@@ -133,7 +133,8 @@ def train_ranker(train: list[Pool], val: list[Pool], *, hidden: int = 64, dropou
                  listwise_weight: float = 1.0, seed: int = 0, select_method: str | None = None
                  ) -> tuple[PoseRanker, dict]:
     """Fit a :class:`PoseRanker` on the ``train`` pools; keep the epoch with the best mean top-1 < 2 A over
-    methods on the ``val`` pools (or of ``select_method``). Returns the model and a summary (epochs, validation figures)."""
+    methods on the ``val`` pools (or of ``select_method``). Returns the model and a summary (epochs,
+    validation figures)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = PoseRanker(hidden=hidden, dropout=dropout)
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     model, summary = train_ranker(train, val, hidden=args.hidden, epochs=args.epochs,
                                   listwise_weight=args.listwise_weight, seed=args.seed)
     extra = {"train_pools": len(train), "train_complexes": len({q.complex_id for q in train}),
-             "holdout_pools": len(val), "holdout_complexes": len(held), "sources": sorted({q.method for q in train}), "args": vars(args)} | summary
+             "holdout_pools": len(val), "holdout_complexes": len(held),
+             "sources": sorted({q.method for q in train}), "args": vars(args)} | summary
     extra.pop("history")
     model.save(args.out, extra=extra)
     print(json.dumps({k: v for k, v in extra.items() if k != "args"}, indent=1))
