@@ -7,7 +7,8 @@ pose, as ``gnina --score_only`` does. The receptor of each complex is ``<root>/<
 ``.pdb.gz``) under one of the ``--data`` roots (PDBBind layout). Writes one JSON line per (id, method) to
 ``--out`` (default ``RUN/gnina_scores.jsonl``): ``CNNscore`` and ``CNNaffinity`` per pose in the SDF's order.
 A re-run skips the lines already written; a complex that fails is reported on stderr and skipped. Prints
-poses per second at the end (one thread; gridding, receptor parsing and the five networks included).
+poses per second at the end (one thread; gridding, receptor parsing and the five networks included), by wall
+clock and by this process's CPU time (the figure that holds on a shared machine).
 ``ranker_val.py --gnina OUT`` puts the result in its table.
 
 gninatorch and molgrid are not discodock dependencies: molgrid's wheel is built against numpy 1, so they live
@@ -41,9 +42,9 @@ DEFAULT_ROOTS = [str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("
 def require_gnina():
     """(torch, gninatorch's gnina, setup and dataloaders modules), or exit 2 with one line saying what is missing."""
     try:
+        import molgrid  # noqa: F401
         import numpy
         import torch
-        import molgrid  # noqa: F401
         from gninatorch import dataloaders, gnina, setup
     except ImportError as err:
         print(f"gnina_rescore.py: {err.name or err} is not installed in {sys.executable}'s environment; set up the "
@@ -118,13 +119,13 @@ def main() -> int:
                 done.add((row["id"], row["method"]))
     folders = sorted(f for f in (run / "poses").iterdir() if f.is_dir())[: args.limit]
     model, _ = gnina.setup_gnina_model(args.cnn)
-    n_poses, seconds, failed = 0, 0.0, []
+    n_poses, seconds, cpu, failed = 0, 0.0, 0.0, []
     for k, folder in enumerate(folders, start=1):
         cid = folder.name
         todo = [f for f in sorted(folder.glob("*.sdf")) if (cid, f.stem) not in done]
         if not todo:
             continue
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         try:
             receptor = find_receptor(cid, args.data)
             if receptor is None:
@@ -146,8 +147,8 @@ def main() -> int:
             failed.append(cid)
             print(f"[{k}/{len(folders)}] {cid}: skipped: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             continue
-        dt = time.perf_counter() - t0
-        n_poses, seconds = n_poses + n, seconds + dt
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        n_poses, seconds, cpu = n_poses + n, seconds + dt, cpu + dc
         with open(out, "a") as fh:
             i = 0
             for method, ligs in pools.items():
@@ -155,9 +156,10 @@ def main() -> int:
                                      "CNNscore": [round(s, 5) for s in scores[i:i + len(ligs)]],
                                      "CNNaffinity": [round(a, 4) for a in affinities[i:i + len(ligs)]]}) + "\n")
                 i += len(ligs)
-        print(f"[{k}/{len(folders)}] {cid}: {n} poses in {dt:.1f} s", file=sys.stderr, flush=True)
-    rate = n_poses / seconds if seconds else float("nan")
-    print(f"{n_poses} poses scored in {seconds:.1f} s: {rate:.3f} poses/s (one thread, CNN '{args.cnn}'); "
+        print(f"[{k}/{len(folders)}] {cid}: {n} poses in {dt:.1f} s ({dc:.1f} CPU s)", file=sys.stderr, flush=True)
+    rate, cpu_rate = (n_poses / seconds, n_poses / cpu) if seconds else (float("nan"), float("nan"))
+    print(f"{n_poses} poses scored in {seconds:.1f} s wall, {cpu:.1f} s CPU: {rate:.3f} poses/s wall, "
+          f"{cpu_rate:.3f} poses per CPU-second (one thread, CNN '{args.cnn}'); "
           f"{len(failed)} complexes skipped{': ' + ' '.join(failed) if failed else ''}; scores in {out}")
     return 0
 
