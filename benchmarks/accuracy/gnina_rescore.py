@@ -15,8 +15,8 @@ gninatorch and molgrid are not discodock dependencies: molgrid's wheel is built 
 in their own virtual environment (outside the repository), and this script runs under its Python:
 
     python -m venv /work/venvs/gnina
-    /work/venvs/gnina/bin/pip install "numpy<2" "torch==2.13.0" molgrid==0.5.5 gninatorch==0.0.2 \\
-        --extra-index-url https://download.pytorch.org/whl/cpu
+    /work/venvs/gnina/bin/pip install "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+    /work/venvs/gnina/bin/pip install "numpy<2" molgrid==0.5.5 gninatorch==0.0.2
     OMP_NUM_THREADS=1 /work/venvs/gnina/bin/python benchmarks/accuracy/gnina_rescore.py --run runs/ranker_val \\
         [--out runs/gnina_val_scores.jsonl] [--data /path/to/pdbbind_like_root ...]
 
