@@ -9,9 +9,10 @@ learned ranking, top-5 by the learned ranking, best of N < 2 A, median seconds p
 ``per_complex.jsonl``), and exact McNemar tests (learned vs Vina's score on the same pool; each pool ranked
 by the learned ranking vs Vina's own search ranked by its score).
 
-With ``--gnina`` (the JSON lines of ``gnina_rescore.py``: GNINA's CNNscore per pose) each pool is also ranked
-by GNINA's CNNscore, the baseline ranker to beat: one more column (over the complexes it scored, their count
-in brackets when fewer) and McNemar tests of GNINA against Vina's score and of the learned ranking against GNINA.
+With ``--gnina`` (the JSON lines of ``gnina_rescore.py``: GNINA's CNNscore per pose) each pool is also ranked by
+GNINA's CNNscore, the baseline ranker to beat: one more column (over the complexes it scored; when fewer, their
+count and Vina's score's top-1 on them in brackets) and McNemar tests of GNINA against Vina's score and of the
+learned ranking against GNINA.
 
     python benchmarks/accuracy/ranker_val.py --run runs/ranker_val [--ranker discodock/weights/pose_ranker.pt] \
         [--gnina runs/gnina_val_scores.jsonl]
@@ -108,8 +109,11 @@ def main() -> int:
         n = statistics.median(x["n"] for x in r)
         g_cell = ""
         if gnina is not None:
-            g = [x["gnina_top1"] for x in r if "gnina_top1" in x]
-            g_cell = (f" {100 * np.mean(g):.1f}%" + (f" ({len(g)})" if len(g) < len(r) else "") if g else " -") + " |"
+            g = [(x["gnina_top1"], x["vina_top1"]) for x in r if "gnina_top1" in x]
+            g_cell = f" {100 * np.mean([x[0] for x in g]):.1f}%" if g else " -"
+            if g and len(g) < len(r):  # fewer complexes scored: Vina's score on the same ones, for a fair look
+                g_cell += f" ({len(g)}; Vina score {100 * np.mean([x[1] for x in g]):.1f}%)"
+            g_cell += " |"
         lines.append(f"| {pool} ({n:g}) | {len(r)} | {100 * np.mean([x['vina_top1'] for x in r]):.1f}% |{g_cell} "
                      f"{100 * np.mean([x['learned_top1'] for x in r]):.1f}% | "
                      f"{100 * np.mean([x['learned_top5'] for x in r]):.1f}% | {100 * np.mean([x['best'] for x in r]):.1f}% | "
