@@ -9,7 +9,13 @@ learned ranking, top-5 by the learned ranking, best of N < 2 A, median seconds p
 ``per_complex.jsonl``), and exact McNemar tests (learned vs Vina's score on the same pool; each pool ranked
 by the learned ranking vs Vina's own search ranked by its score).
 
-    python benchmarks/accuracy/ranker_val.py --run runs/ranker_val [--ranker discodock/weights/pose_ranker.pt]
+With ``--gnina`` (the JSON lines of ``gnina_rescore.py``: GNINA's CNNscore per pose) each pool is also ranked by
+GNINA's CNNscore, the baseline ranker to beat: one more column (over the complexes it scored; when fewer, their
+count and Vina's score's top-1 on them in brackets) and McNemar tests of GNINA against Vina's score and of the
+learned ranking against GNINA.
+
+    python benchmarks/accuracy/ranker_val.py --run runs/ranker_val [--ranker discodock/weights/pose_ranker.pt] \
+        [--gnina runs/gnina_val_scores.jsonl]
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from pose_accuracy import mcnemar  # noqa: E402
 UNIONS = ("null+search|diffusion+search", "vina|diffusion+search", "vina|null+search|diffusion+search")
 
 
-def ranked_outcomes(ranker, receptor_atoms, parts: list[tuple]) -> dict | None:
-    """Pool the poses of ``parts`` ((positions, elements, vina, rmsd) per method) and rank them both ways."""
+def ranked_outcomes(ranker, receptor_atoms, parts: list[tuple], cnn: list | None = None) -> dict | None:
+    """Pool the poses of ``parts`` ((positions, elements, vina, rmsd) per method) and rank them both ways, and
+    by GNINA's CNNscore where ``cnn`` (one score list per part, or None) covers every pose."""
     from discodock.scoring.pose_features import pose_features
 
     if any(p[1] != parts[0][1] for p in parts):  # methods gave the atoms in different orders: cannot pool
@@ -44,14 +51,25 @@ def ranked_outcomes(ranker, receptor_atoms, parts: list[tuple]) -> dict | None:
     by_vina = sorted(range(len(vina)), key=lambda i: float("inf") if vina[i] is None else vina[i])
     learned = logits.argsort(descending=True).tolist()
     ok = (rmsd < 2.0).tolist()
-    return {"vina_top1": ok[by_vina[0]], "learned_top1": ok[learned[0]], "learned_top5": any(ok[i] for i in learned[:5]),
-            "best": any(ok), "n": len(ok)}
+    out = {"vina_top1": ok[by_vina[0]], "learned_top1": ok[learned[0]], "learned_top5": any(ok[i] for i in learned[:5]),
+           "best": any(ok), "n": len(ok)}
+    if cnn is not None and all(c is not None and len(c) == len(p[2]) for c, p in zip(cnn, parts)):
+        scores = [s for c in cnn for s in c]  # concatenated in the poses' order
+        out["gnina_top1"] = ok[max(range(len(scores)), key=scores.__getitem__)]
+    return out
+
+
+def read_gnina(path: Path) -> dict[tuple[str, str], list[float]]:
+    """GNINA's CNNscore per pose for each (complex id, method) in ``gnina_rescore.py``'s JSON lines."""
+    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {(r["id"], r["method"]): r["CNNscore"] for r in rows}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder")
     p.add_argument("--ranker", default=None, help="pose ranker weights (default: the shipped ones)")
+    p.add_argument("--gnina", default=None, help="gnina_rescore.py's JSON lines: add GNINA's CNNscore ranking")
     p.add_argument("--data", nargs="+", default=[str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("*"))
                                                   if d.is_dir() and d.name not in ("dude_screening", "splits")])
     args = p.parse_args()
@@ -63,6 +81,7 @@ def main() -> int:
 
     run = Path(args.run)
     ranker = load_pose_ranker(args.ranker)
+    gnina = read_gnina(Path(args.gnina)) if args.gnina else None
     seconds = {}
     for line in (run / "per_complex.jsonl").read_text().splitlines():
         row = json.loads(line)
@@ -76,17 +95,26 @@ def main() -> int:
         for pool in list(methods) + list(UNIONS):
             names = pool.split("|")
             if all(n in methods for n in names):
-                out = ranked_outcomes(ranker, atoms, [methods[n] for n in names])
+                cnn = [gnina.get((cid, n)) for n in names] if gnina is not None else None
+                out = ranked_outcomes(ranker, atoms, [methods[n] for n in names], cnn)
                 if out is not None:
                     out["seconds"] = sum(seconds.get(cid, {}).get(n, float("nan")) for n in names)
                     results.setdefault(pool, {})[cid] = out
-    lines = [f"ranker {args.ranker or 'shipped'}; run {run}", "",
-             "| pool (poses) | complexes | top-1 < 2 A, Vina score | top-1 < 2 A, learned | top-5, learned | "
-             "best of N < 2 A | s / complex (median) |", "|---|---|---|---|---|---|---|"]
+    g_head, g_rule = (" top-1 < 2 A, GNINA CNNscore |", "---|") if gnina is not None else ("", "")
+    lines = [f"ranker {args.ranker or 'shipped'}; run {run}" + (f"; GNINA scores {args.gnina}" if gnina else ""), "",
+             (f"| pool (poses) | complexes | top-1 < 2 A, Vina score |{g_head} top-1 < 2 A, learned | top-5, learned | "
+              "best of N < 2 A | s / complex (median) |"), f"|---|---|---|{g_rule}---|---|---|---|"]
     for pool, rows in results.items():
         r = list(rows.values())
         n = statistics.median(x["n"] for x in r)
-        lines.append(f"| {pool} ({n:g}) | {len(r)} | {100 * np.mean([x['vina_top1'] for x in r]):.1f}% | "
+        g_cell = ""
+        if gnina is not None:
+            g = [(x["gnina_top1"], x["vina_top1"]) for x in r if "gnina_top1" in x]
+            g_cell = f" {100 * np.mean([x[0] for x in g]):.1f}%" if g else " -"
+            if g and len(g) < len(r):  # fewer complexes scored: Vina's score on the same ones, for a fair look
+                g_cell += f" ({len(g)}; Vina score {100 * np.mean([x[1] for x in g]):.1f}%)"
+            g_cell += " |"
+        lines.append(f"| {pool} ({n:g}) | {len(r)} | {100 * np.mean([x['vina_top1'] for x in r]):.1f}% |{g_cell} "
                      f"{100 * np.mean([x['learned_top1'] for x in r]):.1f}% | "
                      f"{100 * np.mean([x['learned_top5'] for x in r]):.1f}% | {100 * np.mean([x['best'] for x in r]):.1f}% | "
                      f"{statistics.median(x['seconds'] for x in r):.1f} |")
@@ -96,6 +124,12 @@ def main() -> int:
         ids = sorted(rows)
         w, l, pv = mcnemar([rows[i]["learned_top1"] for i in ids], [rows[i]["vina_top1"] for i in ids])
         lines.append(f"- {pool}: learned vs Vina score: {w} / {l}, p = {pv:.3g}")
+        scored = [i for i in ids if "gnina_top1" in rows[i]]
+        if scored:
+            w, l, pv = mcnemar([rows[i]["gnina_top1"] for i in scored], [rows[i]["vina_top1"] for i in scored])
+            lines.append(f"  - {pool} GNINA CNNscore vs Vina score ({len(scored)} complexes): {w} / {l}, p = {pv:.3g}")
+            w, l, pv = mcnemar([rows[i]["learned_top1"] for i in scored], [rows[i]["gnina_top1"] for i in scored])
+            lines.append(f"  - {pool} learned vs GNINA CNNscore ({len(scored)} complexes): {w} / {l}, p = {pv:.3g}")
         common = [i for i in ids if i in vina]
         if pool != "vina" and common:
             w, l, pv = mcnemar([rows[i]["learned_top1"] for i in common], [vina[i]["vina_top1"] for i in common])
