@@ -134,6 +134,24 @@ def run_resumable(ids, found: dict, done: set, rows: list, log: Path, *, run, de
         print(f"[{i + 1}/{len(ids)}] {cid}: {describe(row)}", file=sys.stderr, flush=True)
 
 
+def start_run(args, *, threads: int = 1):
+    """What every validation benchmark here does first: one thread, RDKit quiet, the first ``args.limit`` IDs
+    found in ``args.data``, the output folder made, the checkpoint loaded on the CPU. Returns
+    ``(ids, found, missing, out, docker)``."""
+    from rdkit import RDLogger
+
+    from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
+    from discodock.sampling.pipeline import load_docker
+
+    torch.set_num_threads(threads)
+    RDLogger.DisableLog("rdApp.*")
+    ids = read_split(args.ids)[: args.limit]
+    found, missing = resolve_ids(ids, index_complexes(args.data))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return ids, found, missing, out, load_docker(args.checkpoint, device="cpu")
+
+
 def add_common_arguments(p: argparse.ArgumentParser, *, limit: int) -> None:
     """Checkpoint, data roots, validation IDs (the first ``limit``), samples and seed: shared by the
     validation benchmarks in this folder."""
@@ -153,21 +171,10 @@ def main() -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    from rdkit import RDLogger
-
-    from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
-    from discodock.sampling.pipeline import load_docker
-
-    RDLogger.DisableLog("rdApp.*")
-    ids = read_split(args.ids)[: args.limit]
-    found, missing = resolve_ids(ids, index_complexes(args.data))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    ids, found, missing, out, docker = start_run(args, threads=args.threads)
     log = out / "per_complex.jsonl"
     rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     done = {r["id"] for r in rows}
-    docker = load_docker(args.checkpoint, device="cpu")
     methods = [m for m in args.methods if m != "oracle" or docker.models.encoder is not None]
     run_resumable(ids, found, done, rows, log,
                   run=lambda cid, protein, ligand: run_complex(docker, cid, protein, ligand, methods, args.samples,

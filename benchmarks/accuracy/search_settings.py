@@ -26,7 +26,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks" / "accuracy"))
-from pose_accuracy import add_common_arguments  # noqa: E402
+from pose_accuracy import add_common_arguments, start_run  # noqa: E402
 from search_val import run_method  # noqa: E402
 
 # (seed poses, iterations per chain, chains per seed): the default (10, 30, 4) and one axis changed at a time
@@ -45,22 +45,13 @@ def main() -> int:
     p.add_argument("--ranker", default=None, help="also rank by this pose ranker (e.g. the shipped weights)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     args = p.parse_args()
-    torch.set_num_threads(1)
-    from rdkit import RDLogger
-
     from discodock.data.parsing import load_ligand, load_protein
-    from discodock.data.pdbbind import complex_files, index_complexes, read_split, resolve_ids
+    from discodock.data.pdbbind import complex_files
     from discodock.eval.rmsd import SymmetryRMSD
     from discodock.eval.runner import fresh_ligand
-    from discodock.sampling.pipeline import load_docker
     from discodock.scoring.pose_ranker import load_pose_ranker
 
-    RDLogger.DisableLog("rdApp.*")
-    ids = read_split(args.ids)[: args.limit]
-    found, _ = resolve_ids(ids, index_complexes(args.data))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    docker = load_docker(args.checkpoint, device="cpu")
+    ids, found, _, out, docker = start_run(args)
     ranker = load_pose_ranker(args.ranker) if args.ranker else None
     table = {}
     for setting in SETTINGS:

@@ -31,7 +31,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks" / "accuracy"))
-from pose_accuracy import add_common_arguments, mcnemar, null_poses, run_resumable  # noqa: E402
+from pose_accuracy import add_common_arguments, mcnemar, null_poses, run_resumable, start_run  # noqa: E402
 
 METHODS = ("vina", "diffusion+vina", "diffusion+search", "null+vina", "null+search")
 
@@ -123,22 +123,11 @@ def main() -> int:
     p.add_argument("--keep-poses", action="store_true", help="write OUT/poses/<id>/<method>.sdf (ranked poses)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
-    torch.set_num_threads(1)
-    from rdkit import RDLogger
-
-    from discodock.data.pdbbind import index_complexes, read_split, resolve_ids
-    from discodock.sampling.pipeline import load_docker
-
-    RDLogger.DisableLog("rdApp.*")
-    ids = read_split(args.ids)[: args.limit]
-    found, missing = resolve_ids(ids, index_complexes(args.data))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    ids, found, missing, out, docker = start_run(args)
     (out / "settings.json").write_text(json.dumps(vars(args), indent=1))
     log = out / "per_complex.jsonl"
     rows = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     done = {r["id"] for r in rows}
-    docker = load_docker(args.checkpoint, device="cpu")
     run_resumable(ids, found, done, rows, log,
                   run=lambda cid, protein, ligand: run_complex(docker, cid, protein, ligand, args.methods, args),
                   describe=lambda row: ", ".join(f"{m} {row[m]['rmsd'][0]:.1f} A {row[m]['seconds']:.0f} s"
