@@ -27,11 +27,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from discodock.data.pdbbind import read_split
-from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
 from discodock.eval.complexes import find_complexes
 from discodock.eval.pool import run_pending
 from discodock.eval.runner import BenchmarkSettings, method_label
+from discodock.sampling.settings import RANKINGS, REFINEMENTS
 
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N complexes of the ID list")
     parser.add_argument("--rank", choices=RANKINGS, default=None,
                         help="discodock ranking (default: the checkpoint's)")
-    parser.add_argument("--refine", choices=("none", "vina", "search"), default=None,
+    parser.add_argument("--refine", choices=REFINEMENTS, default=None,
                         help="discodock: Vina local optimisation of each pose, or a Monte Carlo search on Vina's "
                              "energy from each pose then that (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
-from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
+from discodock.sampling.settings import RANKINGS, REFINEMENTS, check_settings
 
 
 def _center(text: str) -> tuple[float, float, float]:
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dock around a reference ligand (its heavy-atom centroid), as in smina/GNINA")
     p.add_argument("--pocket-radius", type=float, default=None,
                    help="receptor residues kept within this radius of the site (Angstrom; default from the model)")
-    p.add_argument("--refine", choices=["none", "vina", "search"], default=None,
+    p.add_argument("--refine", choices=REFINEMENTS, default=None,
                    help="vina: Vina local optimisation of each pose; search: a Monte Carlo search on Vina's energy "
                         "from each pose, then that (needs a site; default: the checkpoint's recommendation)")
     p.add_argument("--search-iterations", type=int, default=None,
@@ -89,14 +89,7 @@ def _default_name(protein: str, ligand: str) -> str:
 
 
 def _check_settings(args: argparse.Namespace) -> None:
-    for flag, value in (("--samples", args.samples), ("--steps", args.steps),
-                        ("--search-iterations", args.search_iterations), ("--search-chains", args.search_chains)):
-        if value is not None and value < 1:
-            raise ConfigError(flag, f"must be at least 1, got {value}")
-    if args.random_starts is not None and args.random_starts < 0:
-        raise ConfigError("--random-starts", f"must be 0 or more, got {args.random_starts}")
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError("--batch-size", f"must be at least 1, got {args.batch_size}")
+    """The options DockSettings does not check (:func:`~discodock.sampling.settings.check_settings` does the rest)."""
     if args.ligand_index is not None and args.ligand_index < 1:
         raise ConfigError("--ligand-index", f"must be at least 1 (the first molecule), got {args.ligand_index}")
     if args.max_heavy_atoms < 1:
@@ -150,10 +143,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--csv", "give either --csv or --protein/--ligand, not both")
     if not args.csv and not (args.protein and args.ligand):
         raise ConfigError(None, "need --protein and --ligand (or --csv FILE)")
-    _check_settings(args)
-    rows = read_batch_csv(args.csv) if args.csv else None
-    default_center = _site_center(args.pocket_center, args.autobox_ligand)
-
     settings = DockSettings(
         samples=args.samples, steps=args.steps, latents=args.latents, prior_temperature=args.prior_temperature,
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
@@ -161,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
         ligand_index=args.ligand_index, keep_het=args.keep_het, search_iterations=args.search_iterations,
         search_chains=args.search_chains, random_starts=args.random_starts,
     )
+    check_settings(settings)  # before any work
+    _check_settings(args)
+    rows = read_batch_csv(args.csv) if args.csv else None
+    default_center = _site_center(args.pocket_center, args.autobox_ligand)
+
     dockers = {}
 
     def docker_for(center):

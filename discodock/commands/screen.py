@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from discodock.commands.dock import _center
-from discodock.sampling.settings import RANKINGS
 from discodock.errors import ConfigError, InputError
+from discodock.sampling.settings import RANKINGS
 
 # "fast": fewer poses and steps, no Vina refinement (poses are still Vina-scored when ranked by Vina).
 PRESETS = {"default": {}, "fast": {"samples": 4, "steps": 10, "refine": "none"}}

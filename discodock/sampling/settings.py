@@ -41,10 +41,26 @@ class DockSettings:
 
 
 RANKINGS = ("confidence", "vina", "learned")
+REFINEMENTS = ("none", "vina", "search")
 
 # DockSettings field -> SamplingConfig field that supplies its default.
 _FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank",
                     "search_iterations", "search_chains", "random_starts")
+
+
+def check_settings(settings: DockSettings) -> None:
+    """ConfigError for a value no run can use; ``None`` (the checkpoint's) passes. The command line calls it
+    before any work, :func:`resolve_settings` again on the resolved values."""
+    for name in ("samples", "steps", "search_iterations", "search_chains", "batch_size"):
+        value = getattr(settings, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
+    if settings.random_starts is not None and settings.random_starts < 0:
+        raise ConfigError("--random-starts", f"must be 0 or more, got {settings.random_starts}")
+    if settings.refine is not None and settings.refine not in REFINEMENTS:
+        raise ConfigError("--refine", f"expected none, vina or search, got {settings.refine!r}")
+    if settings.rank is not None and settings.rank not in RANKINGS:
+        raise ConfigError("--rank", f"expected one of {', '.join(RANKINGS)}, got {settings.rank!r}")
 
 
 def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings:
@@ -53,15 +69,5 @@ def resolve_settings(settings: DockSettings, cfg: DockingConfig) -> DockSettings
     if settings.pocket_radius is None:
         fill["pocket_radius"] = cfg.data.pocket_radius
     out = dataclasses.replace(settings, **fill)
-    for name in ("samples", "steps", "search_iterations", "search_chains"):
-        if getattr(out, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {getattr(out, name)}")
-    if out.random_starts < 0:
-        raise ConfigError("--random-starts", f"must be 0 or more, got {out.random_starts}")
-    if out.refine not in ("none", "vina", "search"):
-        raise ConfigError("--refine", f"expected none, vina or search, got {out.refine!r}")
-    if out.rank not in RANKINGS:
-        raise ConfigError("--rank", f"expected one of {', '.join(RANKINGS)}, got {out.rank!r}")
-    if out.batch_size is not None and out.batch_size < 1:
-        raise ConfigError("--batch-size", f"must be at least 1, got {out.batch_size}")
+    check_settings(out)
     return out

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from discodock.sampling.settings import REFINEMENTS
 from discodock.web import engine
 from discodock.web.jobs import JobManager
 from discodock.web.store import JobStore, new_job_id, valid_job_id
@@ -137,7 +138,7 @@ def _parse_submission(form, inputs: Path, s: ServerSettings) -> tuple[dict[str, 
     if center_text and autobox is not None:
         raise BadInput("site: give either pocket_center or autobox_ligand, not both")
     refine = _text(form, "refine")
-    if refine not in (None, "none", "vina", "search"):
+    if refine is not None and refine not in REFINEMENTS:
         raise BadInput(f"refine: expected none, vina or search, got {refine[:20]!r}")
     params: dict[str, Any] = {
         "samples": _int(form, "samples", 10, 1, s.max_samples),
