@@ -55,14 +55,13 @@ def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, prot
             f"AutoDock Vina has no atom type for {', '.join(untyped)}: poses not refined by Vina, "
             + {"none": "left in sample order (no confidence model)", "confidence": "ranked by confidence",
                "learned": "ranked by the learned ranking without Vina's score"}[method])
+    receptor = (vina_receptor or get_receptor(protein_path, drop_residues=drop_het)) if uses_vina else None
     if refine == "search":
         from discodock.sampling.seeded_search import search_from_samples
 
-        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions,
-                                           receptor=get_receptor(protein_path, drop_residues=drop_het), **search)
+        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions, receptor=receptor, **search)
     poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
     if uses_vina:
-        receptor = vina_receptor or get_receptor(protein_path, drop_residues=drop_het)
         if refine in ("vina", "search"):  # after a search: Vina's own optimisation gives its exact score
             for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):
                 p.mol, p.vina_score = refined.mol, refined.score
