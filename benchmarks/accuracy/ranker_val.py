@@ -39,15 +39,14 @@ UNIONS = ("null+search|diffusion+search", "vina|diffusion+search", "vina|null+se
 def ranked_outcomes(ranker, receptor_atoms, parts: list[tuple], cnn: list | None = None) -> dict | None:
     """Pool the poses of ``parts`` ((positions, elements, vina, rmsd) per method) and rank them both ways, and
     by GNINA's CNNscore where ``cnn`` (one score list per part, or None) covers every pose."""
-    from discodock.scoring.pose_features import pose_features
+    from discodock.training.ranker import pool_of
 
-    if any(p[1] != parts[0][1] for p in parts):  # methods gave the atoms in different orders: cannot pool
+    pool = pool_of(parts, receptor_atoms)
+    if pool is None:  # methods gave the atoms in different orders: cannot pool
         return None
-    pos = torch.cat([p[0] for p in parts])
-    vina = [v for p in parts for v in p[2]]
-    rmsd = torch.cat([p[3] for p in parts])
+    features, rmsd, vina = pool
     with torch.no_grad():
-        logits = ranker(pose_features(pos, parts[0][1], receptor_atoms.pos, receptor_atoms.elements, vina))
+        logits = ranker(features)
     by_vina = sorted(range(len(vina)), key=lambda i: float("inf") if vina[i] is None else vina[i])
     learned = logits.argsort(descending=True).tolist()
     ok = (rmsd < 2.0).tolist()

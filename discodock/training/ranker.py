@@ -60,6 +60,18 @@ def read_poses(sdf: Path) -> tuple[torch.Tensor, list[str], list, torch.Tensor]:
     return pos, elements, vina, rmsd
 
 
+def pool_of(parts: list[tuple], receptor_atoms) -> tuple[torch.Tensor, torch.Tensor, list] | None:
+    """The poses of ``parts`` (:func:`read_poses` tuples, one per method) as one pool, concatenated in order:
+    (features [P, F], RMSD [P], Vina scores) in a receptor with
+    :class:`~discodock.data.receptor_atoms.ResidueAtoms` ``receptor_atoms``; None where the methods list the
+    atoms in different orders (such poses cannot be compared)."""
+    if any(q[1] != parts[0][1] for q in parts):
+        return None
+    pos, vina = torch.cat([q[0] for q in parts]), [v for q in parts for v in q[2]]
+    features = pose_features(pos, parts[0][1], receptor_atoms.pos, receptor_atoms.elements, vina)
+    return features, torch.cat([q[3] for q in parts]), vina
+
+
 def load_pools(poses_root: str | Path, data_roots: list[str], *, cache: str | Path | None = None,
                unions: tuple[str, ...] = ()) -> list[Pool]:
     """Every pool under ``poses_root`` (``<id>/<method>.sdf``) with its receptor from ``data_roots`` (PDBBind
@@ -72,9 +84,9 @@ def load_pools(poses_root: str | Path, data_roots: list[str], *, cache: str | Pa
     files = sorted(Path(poses_root).glob("*/*.sdf"))
     key = [str(f.relative_to(poses_root)) for f in files] + list(unions)
     if cache and Path(cache).is_file():
-        stored = torch.load(cache, weights_only=False)
+        stored = torch.load(cache, weights_only=True)  # plain tensors and strings: no pickled classes
         if stored["key"] == key and stored["features"] == list(FEATURE_NAMES):
-            return stored["pools"]
+            return [Pool(complex_id=c, method=m, features=f, rmsd=r) for c, m, f, r in stored["pools"]]
     found = index_complexes(data_roots)
     pools = []
     by_complex: dict[str, list[Path]] = {}
@@ -87,17 +99,16 @@ def load_pools(poses_root: str | Path, data_roots: list[str], *, cache: str | Pa
         atoms = load_protein(complex_files(found[cid], cid)[0]).atoms
         poses = {f.stem: read_poses(f) for f in sdfs}
         for name in [f.stem for f in sdfs] + [u for u in unions if all(m in poses for m in u.split("|"))]:
-            parts = [poses[m] for m in name.split("|")]
-            if any(q[1] != parts[0][1] for q in parts):  # atom orders differ: no union
+            pool = pool_of([poses[m] for m in name.split("|")], atoms)
+            if pool is None:
                 continue
-            pos, vina = torch.cat([q[0] for q in parts]), [v for q in parts for v in q[2]]
-            features = pose_features(pos, parts[0][1], atoms.pos, atoms.elements, vina)
+            features, rmsd, vina = pool
             # in Vina-score order, as a method's own file is: "pool order" then means ranked by Vina's score
             order = sorted(range(len(vina)), key=lambda i: float("inf") if vina[i] is None else vina[i])
-            pools.append(Pool(complex_id=cid, method=name, features=features[order],
-                              rmsd=torch.cat([q[3] for q in parts])[order]))
+            pools.append(Pool(complex_id=cid, method=name, features=features[order], rmsd=rmsd[order]))
     if cache:
-        torch.save({"key": key, "features": list(FEATURE_NAMES), "pools": pools}, cache)
+        torch.save({"key": key, "features": list(FEATURE_NAMES),
+                    "pools": [(q.complex_id, q.method, q.features, q.rmsd) for q in pools]}, cache)
     return pools
 
 
