@@ -36,7 +36,7 @@ from discodock.sampling.settings import RANKINGS, REFINEMENTS
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
 _RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters",
-                    "rank", "refine", "timeout_minutes")
+                    "rank", "refine", "timeout_minutes", "random_starts")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("discodock", "vina"), default="discodock")
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="discodock checkpoint (default: the shipped weights; the blind ones without --pocket)")
-    parser.add_argument("--samples", type=int, default=10, help="poses per complex (Vina: poses kept)")
+    parser.add_argument("--samples", type=int, default=10,
+                        help="poses per complex (Vina: poses kept); 0 with --refine search and --random-starts N: "
+                             "the search from random starts alone, no model (the null model)")
     parser.add_argument("--latents", choices=("prior", "oracle", "none"), default="prior",
                         help="discodock latents: from the AR prior, from the crystal pose (upper bound), or none")
     parser.add_argument("--pocket", action="store_true", help="give the crystal ligand's centroid as the site")
@@ -60,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", choices=REFINEMENTS, default=None,
                         help="discodock: Vina local optimisation of each pose, or a Monte Carlo search on Vina's "
                              "energy from each pose then that (default: the checkpoint's)")
+    parser.add_argument("--random-starts", type=int, default=None, metavar="N",
+                        help="discodock, --refine search: also search from N random orientations of the conformer "
+                             "at the site, ranked with the samples (default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
@@ -127,8 +132,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise ConfigError(None, "--data DIR is required (or --compare DIR... to compare finished runs)")
-    if args.samples < 1:
+    if args.samples < 1 and (args.method == "vina" or args.samples < 0):
         raise ConfigError(None, f"--samples must be at least 1, got {args.samples}")
+    if args.method == "discodock":  # the same check as dock's, before any complex runs
+        from discodock.sampling.settings import DockSettings, check_settings
+
+        check_settings(DockSettings(samples=args.samples, refine=args.refine, rank=args.rank,
+                                    random_starts=args.random_starts))
+        if args.samples == 0 and (args.refine != "search" or not args.random_starts):
+            raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(None, f"--limit must be at least 1, got {args.limit}")
     if args.timeout is not None and not args.timeout > 0:
@@ -145,14 +157,15 @@ def run(args: argparse.Namespace) -> int:
     parse_keep_het(args.keep_het)  # a bad value fails here, not once per complex
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
-        label=method_label(args.method, args.latents, args.pocket, refine=args.refine, rank=args.rank),
+        label=method_label(args.method, args.latents, args.pocket, refine=args.refine, rank=args.rank,
+                           samples=args.samples, random_starts=args.random_starts),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
-        timeout_minutes=args.timeout, keep_het=args.keep_het,
+        timeout_minutes=args.timeout, keep_het=args.keep_het, random_starts=args.random_starts,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
-        settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None)
+        settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None, random_starts=None)
     settings = replace(settings, poses_dir=str(out / "poses" / settings.label))  # ranked SDF per complex
 
     complexes = find_complexes(args.data, read_split(args.ids) if args.ids else None)

@@ -32,16 +32,20 @@ class BenchmarkSettings:
     timeout_minutes: float | None = None  # wall-clock limit per complex (None: none)
     keep_het: str = "auto"  # hetero groups in Vina's receptor, for both methods (discodock.data.hetero)
     poses_dir: str | None = None  # where each complex's ranked poses go as <id>.sdf (None: not kept)
+    random_starts: int | None = None  # discodock, refine=search: random orientations searched too (None: checkpoint's)
 
 
-def method_label(method: str, latents: str, pocket: bool, *, refine: str | None = None, rank: str | None = None) -> str:
-    """The name a run is recorded under, e.g. ``vina-pocket``, ``discodock-prior-blind`` or
-    ``discodock-prior-pocket-search-learned`` (a refinement or ranking chosen on the command line is named)."""
+def method_label(method: str, latents: str, pocket: bool, *, refine: str | None = None, rank: str | None = None,
+                 samples: int | None = None, random_starts: int | None = None) -> str:
+    """The name a run is recorded under, e.g. ``vina-pocket``, ``discodock-prior-blind``,
+    ``discodock-prior-pocket-search-rs20-learned`` (a refinement, random starts or ranking chosen on the command
+    line is named) or ``null-pocket-search-rs20`` (0 samples: random starts alone, no model)."""
     site = "pocket" if pocket else "blind"
     if method == "vina":
         return f"vina-{site}"
-    suffix = {"vina": "-refined", "search": "-search"}.get(refine or "", "") + ("-learned" if rank == "learned" else "")
-    return f"discodock-{latents}-{site}{suffix}"
+    suffix = ({"vina": "-refined", "search": "-search"}.get(refine or "", "")
+              + (f"-rs{random_starts}" if random_starts else "") + ("-learned" if rank == "learned" else ""))
+    return f"{'null' if samples == 0 else f'discodock-{latents}'}-{site}{suffix}"
 
 
 def keep_poses(path, poses, scores, rmsds) -> None:
@@ -90,7 +94,8 @@ _DOCKERS: dict = {}  # per worker process: each checkpoint is loaded once per be
 
 def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 10, latents: str = "prior",
                    pocket_center=None, seed: int = 0, device: str = "auto", crystal_mol=None,
-                   rank: str | None = None, refine: str | None = None, keep_het: str = "auto") -> list:
+                   rank: str | None = None, refine: str | None = None, keep_het: str = "auto",
+                   random_starts: int | None = None) -> list:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, with the checkpoint's sampling defaults."""
     from discodock.sampling.pipeline import DockSettings, default_weights
     from discodock.sampling.site_docking import load_engine
@@ -99,7 +104,8 @@ def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 
     key = (str(checkpoint or default_weights(blind=blind)), str(device))
     if key not in _DOCKERS:
         _DOCKERS[key] = load_engine(checkpoint, device=device, blind=blind)
-    settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het)
+    settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het,
+                            random_starts=random_starts)
     result = _DOCKERS[key].dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
                                 settings=settings, seed=seed, crystal_mol=crystal_mol if latents == "oracle" else None)
     for p in result.poses:  # kept with the pose: a re-ranking reads Vina's score from the benchmark's SDF
@@ -129,7 +135,7 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
         entry.protein, ligand, checkpoint=settings.checkpoint, samples=settings.samples,
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
         seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine,
-        keep_het=settings.keep_het, **extra,
+        keep_het=settings.keep_het, random_starts=settings.random_starts, **extra,
     )
     return [m for m, _ in ranked], [None if c is None else float(c) for _, c in ranked]
 

@@ -127,6 +127,8 @@ class Docker:
         settings = resolve_settings(settings, cfg)
         schedule = cfg.diffusion.schedule()
         n_atoms = data[K.LIGAND][K.POS].shape[0]
+        if settings.samples == 0:  # the search's random starts alone (checked: refine=search, random_starts > 0)
+            return torch.zeros(0, n_atoms, 3)
         bs = settings.batch_size or settings.samples
         temps = None if settings.temperature == 1.0 else {c: settings.temperature for c in ("tr", "rot", "tor")}
         out = []

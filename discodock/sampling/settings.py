@@ -51,12 +51,17 @@ _FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode
 def check_settings(settings: DockSettings) -> None:
     """ConfigError for a value no run can use; ``None`` (the checkpoint's) passes. The command line calls it
     before any work, :func:`resolve_settings` again on the resolved values."""
-    for name in ("samples", "steps", "search_iterations", "search_chains", "batch_size"):
+    for name in ("steps", "search_iterations", "search_chains", "batch_size"):
         value = getattr(settings, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
-    if settings.random_starts is not None and settings.random_starts < 0:
-        raise ConfigError("--random-starts", f"must be 0 or more, got {settings.random_starts}")
+    for name in ("samples", "random_starts"):  # 0 samples: the search from random starts alone (the null model)
+        value = getattr(settings, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"--{name.replace('_', '-')}", f"must be 0 or more, got {value}")
+    if settings.samples == 0 and settings.refine is not None and settings.random_starts is not None and not (
+            settings.refine == "search" and settings.random_starts > 0):
+        raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
     if settings.refine is not None and settings.refine not in REFINEMENTS:
         raise ConfigError("--refine", f"expected none, vina or search, got {settings.refine!r}")
     if settings.rank is not None and settings.rank not in RANKINGS:

@@ -124,6 +124,29 @@ def test_discodock_rank_and_refine_reach_the_docker_and_name_the_run(data, tmp_p
                                                  "discodock-none-pocket-search-learned"}
 
 
+def test_random_starts_and_zero_samples_reach_the_docker_and_name_the_run(data, tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def fake(protein, ligand, **kw):
+        seen.append((kw["samples"], kw["random_starts"], kw["refine"]))
+        return [(Chem.Mol(ligand), -5.0)]
+
+    monkeypatch.setattr(runner, "dock_discodock", fake)
+    root, ids = data
+    out = tmp_path / "out"
+    args = ["benchmark", "--method", "discodock", "--pocket", "--data", str(root), "--ids", str(ids), "--out", str(out),
+            "--workers", "0", "--no-posebusters", "--limit", "1", "--refine", "search", "--random-starts", "20"]
+    assert main(args) == 0
+    assert main(args + ["--samples", "0"]) == 0
+    assert seen == [(10, 20, "search"), (0, 20, "search")]
+    assert {r["method"] for r in rows(out)} == {"discodock-prior-pocket-search-rs20", "null-pocket-search-rs20"}
+    assert (out / "poses" / "null-pocket-search-rs20").is_dir()
+    # 0 samples without random starts to search from is refused before any complex runs
+    assert main(args[:-2] + ["--samples", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "0 samples" in err and len(seen) == 2
+
+
 def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
     assert run(data, tmp_path / "a", "--limit", "2") == 0
     assert run(data, tmp_path / "b", "--limit", "3") == 0

@@ -65,6 +65,23 @@ def test_random_starts_join_the_samples_in_the_search(docker):
                     settings=DockSettings(samples=2, steps=3, refine="search", random_starts=-1))
 
 
+def test_zero_samples_search_from_random_starts_alone(docker):
+    """The null model through the same pipeline: no diffusion sample, only the random starts, searched."""
+    from rdkit import Chem
+
+    crystal = Chem.MolFromMolFile(str(LIGAND))
+    site = crystal.GetConformer().GetPositions().mean(0)
+    settings = DockSettings(samples=0, refine="search", search_iterations=5, search_chains=2, random_starts=3)
+    result = docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site.tolist(), settings=settings, seed=0)
+    assert len(result.poses) == 3 and result.info["samples"] == 0
+    scores = [p.vina_score for p in result.poses]
+    assert scores == sorted(scores) and all(np.isfinite(scores))
+    for refine, starts in (("vina", 3), ("search", 0)):  # nothing to start from: refused before any work
+        with pytest.raises(ConfigError, match="0 samples"):
+            docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site.tolist(), seed=0,
+                        settings=DockSettings(samples=0, refine=refine, random_starts=starts))
+
+
 def test_random_starts_are_rotations_of_the_conformer_at_the_site():
     import torch
 
