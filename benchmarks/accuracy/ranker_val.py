@@ -1,7 +1,8 @@
 """Learned ranking against Vina's score, on the pools of poses a validation run kept.
 
-Reads ``POSES/<id>/<method>.sdf`` (``search_val.py --keep-poses``: every method's ranked poses with Vina's
-score and the RMSD to the crystal) and ranks each pool two ways: by Vina's score, and by the learned pose
+Reads ``RUN/poses/<id>/<method>.sdf`` (``search_val.py --keep-poses``: every method's ranked poses with Vina's
+score and the RMSD to the crystal), or with ``--benchmark`` a ``discodock benchmark`` folder's
+``poses/<label>/<id>.sdf`` and its ``per_complex.csv``, and ranks each pool two ways: by Vina's score, and by the learned pose
 ranking (``--ranker``, default the shipped weights). Besides each method's own pool it ranks unions of pools
 (``a|b``: the poses of both methods, e.g. the null model's and the diffusion model's searches together),
 whose cost is the sum of the methods' seconds. Printed per pool: top-1 < 2 A by Vina's score and by the
@@ -16,6 +17,8 @@ learned ranking against GNINA.
 
     python benchmarks/accuracy/ranker_val.py --run runs/ranker_val [--ranker discodock/weights/pose_ranker.pt] \
         [--gnina runs/gnina_val_scores.jsonl]
+    python benchmarks/accuracy/ranker_val.py --benchmark --run runs/pb100 \
+        --unions "vina-pocket|discodock-prior-pocket-search-rs20"
 """
 
 from __future__ import annotations
@@ -64,9 +67,34 @@ def read_gnina(path: Path) -> dict[tuple[str, str], list[float]]:
     return {(r["id"], r["method"]): r["CNNscore"] for r in rows}
 
 
+def run_layout(run: Path, benchmark: bool) -> tuple[dict[str, dict[str, Path]], dict[str, dict[str, float]]]:
+    """Per complex: method -> its ranked-pose SDF, and method -> seconds, from either kind of run folder."""
+    import csv
+
+    files: dict[str, dict[str, Path]] = {}
+    seconds: dict[str, dict[str, float]] = {}
+    if benchmark:  # discodock benchmark: poses/<label>/<id>.sdf, seconds in per_complex.csv
+        for label in sorted(d for d in (run / "poses").iterdir() if d.is_dir()):
+            for f in label.glob("*.sdf"):
+                files.setdefault(f.stem, {})[label.name] = f
+        with open(run / "per_complex.csv", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["rank"] in ("1", "") and row["seconds"]:
+                    seconds.setdefault(row["id"], {})[row["method"]] = float(row["seconds"])
+        return files, seconds
+    for folder in sorted((run / "poses").iterdir()):
+        files[folder.name] = {f.stem: f for f in folder.glob("*.sdf")}
+    for line in (run / "per_complex.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        seconds[row["id"]] = {m: v["seconds"] for m, v in row.items() if isinstance(v, dict)}
+    return files, seconds
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder")
+    p.add_argument("--benchmark", action="store_true", help="--run is a discodock benchmark folder")
+    p.add_argument("--unions", nargs="*", default=list(UNIONS), help="pools ranked together: 'a|b' method names")
     p.add_argument("--ranker", default=None, help="pose ranker weights (default: the shipped ones)")
     p.add_argument("--gnina", default=None, help="gnina_rescore.py's JSON lines: add GNINA's CNNscore ranking")
     p.add_argument("--data", nargs="+", default=[str(d) for d in sorted((REPO / ".." / "shared" / "data").glob("*"))
@@ -81,17 +109,13 @@ def main() -> int:
     run = Path(args.run)
     ranker = load_pose_ranker(args.ranker)
     gnina = read_gnina(Path(args.gnina)) if args.gnina else None
-    seconds = {}
-    for line in (run / "per_complex.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        seconds[row["id"]] = {m: v["seconds"] for m, v in row.items() if isinstance(v, dict)}
+    files, seconds = run_layout(run, args.benchmark)
     found = index_complexes(args.data)
     results: dict[str, dict[str, dict]] = {}
-    for folder in sorted((run / "poses").iterdir()):
-        cid = folder.name
-        methods = {f.stem: read_poses(f) for f in folder.glob("*.sdf")}
+    for cid in sorted(files):
+        methods = {m: read_poses(f) for m, f in files[cid].items()}
         atoms = load_protein(complex_files(found[cid], cid)[0]).atoms
-        for pool in list(methods) + list(UNIONS):
+        for pool in list(methods) + list(args.unions):
             names = pool.split("|")
             if all(n in methods for n in names):
                 cnn = [gnina.get((cid, n)) for n in names] if gnina is not None else None
@@ -118,7 +142,7 @@ def main() -> int:
                      f"{100 * np.mean([x['learned_top5'] for x in r]):.1f}% | {100 * np.mean([x['best'] for x in r]):.1f}% | "
                      f"{statistics.median(x['seconds'] for x in r):.1f} |")
     lines += ["", "Paired, top-1 < 2 A (exact McNemar): A wins / B wins, p", ""]
-    vina = results.get("vina", {})
+    vina = results.get("vina", results.get("vina-pocket", {}))
     for pool, rows in results.items():
         ids = sorted(rows)
         w, l, pv = mcnemar([rows[i]["learned_top1"] for i in ids], [rows[i]["vina_top1"] for i in ids])
@@ -130,7 +154,7 @@ def main() -> int:
             w, l, pv = mcnemar([rows[i]["learned_top1"] for i in scored], [rows[i]["gnina_top1"] for i in scored])
             lines.append(f"  - {pool} learned vs GNINA CNNscore ({len(scored)} complexes): {w} / {l}, p = {pv:.3g}")
         common = [i for i in ids if i in vina]
-        if pool != "vina" and common:
+        if pool not in ("vina", "vina-pocket") and common:
             w, l, pv = mcnemar([rows[i]["learned_top1"] for i in common], [vina[i]["vina_top1"] for i in common])
             lines.append(f"  - {pool} learned vs Vina's search ranked by its score: {w} / {l}, p = {pv:.3g}")
     text = "\n".join(lines) + "\n"

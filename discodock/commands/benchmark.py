@@ -46,9 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=("discodock", "vina"), default="discodock")
     parser.add_argument("--checkpoint", metavar="PATH",
                         help="discodock checkpoint (default: the shipped weights; the blind ones without --pocket)")
-    parser.add_argument("--samples", type=int, default=10,
-                        help="poses per complex (Vina: poses kept); 0 with --refine search and --random-starts N: "
-                             "the search from random starts alone, no model (the null model)")
+    parser.add_argument("--samples", type=int, default=None,
+                        help="poses sampled per complex (default: the checkpoint's); 0 with --refine search and "
+                             "--random-starts N: the search from random starts alone, no model (the null model). "
+                             "Vina: poses kept (default 10)")
     parser.add_argument("--latents", choices=("prior", "oracle", "none"), default="prior",
                         help="discodock latents: from the AR prior, from the crystal pose (upper bound), or none")
     parser.add_argument("--pocket", action="store_true", help="give the crystal ligand's centroid as the site")
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.data:
         raise ConfigError(None, "--data DIR is required (or --compare DIR... to compare finished runs)")
-    if args.samples < 1 and (args.method == "vina" or args.samples < 0):
+    if args.samples is not None and args.samples < 1 and (args.method == "vina" or args.samples < 0):
         raise ConfigError(None, f"--samples must be at least 1, got {args.samples}")
     if args.method == "discodock":  # the same check as dock's, before any complex runs
         from discodock.sampling.settings import DockSettings, check_settings
@@ -141,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
                                     random_starts=args.random_starts))
         if args.samples == 0 and (args.refine != "search" or not args.random_starts):
             raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
+    if args.samples is None and args.method == "vina":
+        args.samples = 10  # Vina's poses kept; discodock's None is the checkpoint's recommendation
     if args.limit is not None and args.limit < 1:
         raise ConfigError(None, f"--limit must be at least 1, got {args.limit}")
     if args.timeout is not None and not args.timeout > 0:

@@ -18,7 +18,7 @@ class BenchmarkSettings:
 
     method: str
     label: str
-    samples: int
+    samples: int | None  # discodock: None is the checkpoint's recommendation
     latents: str
     pocket: bool
     seed: int
@@ -92,7 +92,7 @@ def _one_line(err: BaseException) -> str:
 _DOCKERS: dict = {}  # per worker process: each checkpoint is loaded once per benchmark run
 
 
-def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int = 10, latents: str = "prior",
+def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int | None = None, latents: str = "prior",
                    pocket_center=None, seed: int = 0, device: str = "auto", crystal_mol=None,
                    rank: str | None = None, refine: str | None = None, keep_het: str = "auto",
                    random_starts: int | None = None) -> list:

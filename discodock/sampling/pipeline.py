@@ -7,6 +7,7 @@ seeded per call, so a seed gives the same poses.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 from rdkit import Chem
 
-from discodock.config import DockingConfig
+from discodock.config import DockingConfig, SamplingConfig
 from discodock.data import keys as K
 from discodock.data.atom_matching import match_atoms
 from discodock.data.hetero import choose_hetero, describe
@@ -30,6 +31,7 @@ from discodock.models.bundle import load_models, resolve_device
 from discodock.sampling.output import DockResult
 from discodock.sampling.ranking import rank_poses
 from discodock.sampling.settings import DockSettings, resolve_settings
+from discodock.scoring.pdbqt import vina_untyped_elements
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "discodock_cpu.pt"  # pocket docking: the site is given
@@ -175,6 +177,12 @@ class Docker:
         input_warnings = [f"receptor: {w}" for w in protein.warnings] + [f"ligand: {w}" for w in ligand_warnings(mol)]
         if het_kept or het_dropped:
             input_warnings.append(f"receptor: {describe(het_kept, het_dropped)}")
+        untyped = vina_untyped_elements(mol) if settings.refine == "search" else []
+        if untyped:  # the search runs on Vina's energy: a ligand Vina cannot type (boron) gets diffusion samples
+            samples = settings.samples or SamplingConfig.samples
+            settings = dataclasses.replace(settings, samples=samples, random_starts=0)
+            input_warnings.append(f"ligand: AutoDock Vina has no atom type for {', '.join(untyped)}: no search; "
+                                  f"{samples} diffusion samples instead")
         timings["prepare_s"] = time.perf_counter() - t0
         torch.manual_seed(seed)  # any op without an explicit generator stays reproducible too
         generator = torch.Generator(device=self.device).manual_seed(seed)

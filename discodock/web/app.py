@@ -90,7 +90,7 @@ def _file(form, key: str) -> UploadFile | None:
     return value
 
 
-def _int(form, key: str, default: int, lo: int, hi: int) -> int:
+def _int(form, key: str, default: int | None, lo: int, hi: int) -> int | None:
     text = _text(form, key)
     if text is None:
         return default
@@ -141,11 +141,13 @@ def _parse_submission(form, inputs: Path, s: ServerSettings) -> tuple[dict[str, 
     if refine is not None and refine not in REFINEMENTS:
         raise BadInput(f"refine: expected none, vina or search, got {refine[:20]!r}")
     params: dict[str, Any] = {
-        "samples": _int(form, "samples", 10, 1, s.max_samples),
+        "samples": _int(form, "samples", None, 0, s.max_samples),  # None: the weights' recommendation
         "steps": _int(form, "steps", 20, 1, s.max_steps),
         "seed": _int(form, "seed", 0, 0, 2**31 - 1),
         "refine": refine,
     }
+    if params["samples"] == 0 and refine in ("none", "vina"):
+        raise BadInput(f"samples: 0 samples (a search from random starts alone) needs the search, not refine={refine}")
     limit = int(s.max_upload_mb * 10 * (1 << 20))  # unpacked gzip: ten times the upload cap
     path, params["protein_name"] = _save(protein, inputs, "protein", PROTEIN_SUFFIXES, "receptor")
     engine.check_gzip_size(path, limit, params["protein_name"])

@@ -221,10 +221,11 @@ class Engine:
         stage("preparing the receptor", 0.05)
         receptor = job_dir / RECEPTOR_PDB
         write_receptor_pdb(protein, receptor)
-        settings = DockSettings(samples=int(params["samples"]), steps=int(params["steps"]),
+        samples = params.get("samples")
+        settings = DockSettings(samples=None if samples is None else int(samples), steps=int(params["steps"]),
                                 refine=params.get("refine"), pocket_radius=site.pocket_radius)
         docker = self.docker(blind=site.center is None)
-        stage(f"sampling and ranking {settings.samples} poses", 0.1)
+        stage("sampling, searching and ranking poses", 0.1)
         # Docked against the PDB text: Vina's receptor preparation reads PDB only, so mmCIF uploads work too.
         try:
             result = docker.dock(receptor, ligand, name=POSES_DIR, pocket_center=site.center, settings=settings,

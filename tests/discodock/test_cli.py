@@ -31,7 +31,7 @@ def test_console_script_runs():
 def test_input_error_is_one_line_exit_2(tmp_path, capsys):
     missing = tmp_path / "nope.pdb"
     code = main(["dock", "--protein", str(missing), "--ligand", "CCO", "--out", str(tmp_path / "o"),
-                 "--samples", "0"])
+                 "--samples", "-1"])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "--samples" in err

@@ -204,3 +204,9 @@ def test_without_a_confidence_model_a_ligand_vina_cannot_type_keeps_sample_order
                 if "warning" in line and "warning: receptor:" not in line and "warning: ligand:" not in line]
     assert len(warnings) == 1 and "left in sample order" in warnings[0], warnings
     assert json.loads((tmp_path / "out" / "c" / "results.json").read_text())["ranked_by"] == "none"
+    # The default (a search on Vina's energy from random starts, no samples) cannot run: diffusion samples instead.
+    code = main(["dock", "--protein", str(PROTEIN), "--ligand", BORONIC_ACID, "--out", str(tmp_path / "out"),
+                 "--steps", "3", "--pocket-center", CENTER, "--name", "d", "--quiet"])
+    assert code == 0 and "no search; 10 diffusion samples instead" in capsys.readouterr().err
+    info = json.loads((tmp_path / "out" / "d" / "results.json").read_text())
+    assert info["samples"] == 10 and [p["sample_index"] for p in info["poses"]] == list(range(10))

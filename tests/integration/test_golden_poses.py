@@ -1,5 +1,9 @@
 """Golden poses: the shipped pocket weights' seeded poses for the four ``data/examples`` complexes.
 
+The path pinned is the diffusion sampler then one Vina local optimisation (``--refine vina``, no random
+starts): the model's own poses. The Monte Carlo search has its own tests; its Metropolis steps would turn
+last-bit differences between CPUs into different poses.
+
 Docking with a fixed seed must give the same poses, in the same order, as when the golden file was written,
 within ``TOLERANCE`` Angstrom per atom: a refactor cannot silently change docking. A deliberate change of
 the model or the sampler rewrites the file (``python tests/integration/test_golden_poses.py --write``) in
@@ -24,7 +28,8 @@ SAMPLES, STEPS, SEED = 4, 10, 0
 
 
 def dock_examples() -> dict[str, np.ndarray]:
-    """``{name: [S, N, 3] ranked pose coordinates, name_scores: [S] Vina scores}`` with the shipped defaults."""
+    """``{name: [S, N, 3] ranked pose coordinates, name_scores: [S] Vina scores}``: the shipped weights' samples,
+    refined by Vina's local optimisation and ranked by its score."""
     from discodock.sampling.pipeline import DockSettings, load_docker
 
     docker = load_docker(device="cpu")
@@ -34,7 +39,7 @@ def dock_examples() -> dict[str, np.ndarray]:
         crystal = Chem.MolFromMolFile(str(folder / f"{name}_ligand.sdf"))
         site = np.round(crystal.GetConformer().GetPositions().mean(0), 1).tolist()
         result = docker.dock(folder / f"{name}_protein.pdb.gz", str(folder / f"{name}_ligand.sdf"), name=name,
-                             pocket_center=site, settings=DockSettings(samples=SAMPLES, steps=STEPS), seed=SEED)
+                             pocket_center=site, settings=DockSettings(samples=SAMPLES, steps=STEPS, refine="vina", rank="vina"), seed=SEED)
         out[name] = np.stack([p.mol.GetConformer().GetPositions() for p in result.poses])
         out[f"{name}_scores"] = np.array([p.vina_score for p in result.poses], dtype=np.float64)
     return out

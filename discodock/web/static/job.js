@@ -26,7 +26,7 @@
     const where = site.center ? `site ${site.center.map((v) => v.toFixed(1)).join(", ")} \u00c5` +
       (site.source === "autobox" ? ` (centre of ${inp.autobox_name})` : "") : "blind (whole protein)";
     $("inputs").textContent = `${inp.protein_name} \u00b7 ${inp.ligand_name} \u00b7 ${where} \u00b7 ` +
-      `${inp.samples} samples, ${inp.steps} steps, seed ${inp.seed}`;
+      `${inp.samples ?? "default"} samples, ${inp.steps} steps, seed ${inp.seed}`;
     $("job-title").textContent = `job ${jobId.slice(0, 8)}\u2026`;
     showError(j.status === "error" ? j.error : "");
   }

@@ -138,7 +138,7 @@ def test_random_starts_and_zero_samples_reach_the_docker_and_name_the_run(data, 
             "--workers", "0", "--no-posebusters", "--limit", "1", "--refine", "search", "--random-starts", "20"]
     assert main(args) == 0
     assert main(args + ["--samples", "0"]) == 0
-    assert seen == [(10, 20, "search"), (0, 20, "search")]
+    assert seen == [(None, 20, "search"), (0, 20, "search")]  # None: the checkpoint's sample count
     assert {r["method"] for r in rows(out)} == {"discodock-prior-pocket-search-rs20", "null-pocket-search-rs20"}
     assert (out / "poses" / "null-pocket-search-rs20").is_dir()
     # 0 samples without random starts to search from is refused before any complex runs

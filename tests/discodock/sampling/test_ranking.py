@@ -21,7 +21,7 @@ def test_learned_ranking_orders_the_refined_pool():
     crystal = Chem.MolFromMolFile(str(LIGAND))
     site = crystal.GetConformer().GetPositions().mean(0).tolist()
     settings = DockSettings(samples=5, steps=10, refine="search", search_iterations=5, search_chains=2,
-                            rank="learned")
+                            rank="learned", random_starts=0)
     result = docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site, settings=settings, seed=0)
     assert result.info["ranked_by"] == "learned" and len(result.poses) == 5
     probs = [p.confidence for p in result.poses]

@@ -23,7 +23,7 @@ def _dock(docker, refine, seed=0):
 
     crystal = Chem.MolFromMolFile(str(LIGAND))
     site = crystal.GetConformer().GetPositions().mean(0).tolist()
-    settings = DockSettings(samples=4, steps=10, refine=refine, search_iterations=10, search_chains=2)
+    settings = DockSettings(samples=4, steps=10, refine=refine, search_iterations=10, search_chains=2, random_starts=0)
     return docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site, settings=settings, seed=seed)
 
 

@@ -57,7 +57,7 @@ def test_manifest_records_the_checkpoints_defaults_resolved():
     from discodock.screen.engine import ScreenEngine, ScreenSpec
 
     site = autobox(EXAMPLE / "3d6p_ligand.sdf")
-    common = dict(protein=str(EXAMPLE / "3d6p_protein.pdb.gz"), site=site, refine="none", rank="confidence")
+    common = dict(protein=str(EXAMPLE / "3d6p_protein.pdb.gz"), site=site, rank="vina")
     implicit = ScreenEngine(ScreenSpec(**common))
     cfg = implicit.docker.cfg.sampling
     assert implicit.settings.samples == cfg.samples and implicit.settings.steps == cfg.steps

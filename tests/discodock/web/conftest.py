@@ -21,7 +21,7 @@ EXAMPLE = REPO / "data" / "examples" / "6ce6"
 PROTEIN = EXAMPLE / "6ce6_protein.pdb.gz"
 LIGAND = EXAMPLE / "6ce6_ligand.sdf"
 CENTER = "-2.2,3.4,7.3"  # README's example site (Angstrom)
-TINY = {"samples": "3", "steps": "5"}  # tiny docking settings: seconds per job on one CPU thread
+TINY = {"samples": "3", "steps": "5", "refine": "vina"}  # tiny docking settings: seconds per job on one CPU thread
 
 
 def free_port() -> int:

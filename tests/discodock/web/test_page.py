@@ -76,7 +76,7 @@ def test_dock_the_example_in_a_browser(server, browser, tmp_path):
     drv.find_element(By.ID, "ligand-file").send_keys(str(EXAMPLE / "6ce6_ligand.sdf"))
     drv.find_element(By.ID, "pocket-center").send_keys("-2.2, 3.4, 7.3")
     drv.find_element(By.CSS_SELECTOR, "details summary").click()  # "Advanced": the steps field
-    for field, value in (("samples", "4"), ("steps", "5")):
+    for field, value in (("samples", "0"), ("steps", "5")):  # 0: the default search from random starts alone
         el = drv.find_element(By.ID, field)
         el.clear()
         el.send_keys(value)
@@ -93,7 +93,7 @@ def test_dock_the_example_in_a_browser(server, browser, tmp_path):
     heads = [th.text for th in drv.find_elements(By.CSS_SELECTOR, "#poses thead th")]
     assert heads[:5] == ["Rank", "Vina score (kcal/mol)", "Confidence", "RMSD to rank 1 (Å)", "Valid"]
     rows = drv.find_elements(By.CSS_SELECTOR, "#poses tbody tr")
-    assert len(rows) == 4 == len(api["poses"])
+    assert len(rows) == len(api["poses"]) >= 2 and api["refined_by"] == "search"
     assert viewer.get_attribute("data-pose") == "1"
 
     rows[1].click()  # pose 2
