@@ -4,7 +4,7 @@ Without a site, :func:`discodock.sampling.pipeline.load_docker` returns a :class
 predictor's weights are shipped. It takes the ``k`` most likely distinct sites of the receptor
 (:func:`discodock.sampling.sites.predict_sites`), crops the receptor around each and docks there with the
 pocket weights (their AR prior picks the latents inside the crop), then ranks the poses of every site
-together by the pocket run's own ranking (Vina score after Vina refinement for the shipped weights, or the
+together by the pocket run's own ranking (Vina score after the search for the shipped weights, or the
 confidence model). ``results.json`` lists the sites with their probabilities and which ranks came from each.
 """
 
