@@ -113,6 +113,7 @@ class SamplingConfig:
     search_iterations: int = 30  # refine=search: Monte Carlo steps per chain
     search_chains: int = 4  # refine=search: chains started from each sampled pose
     random_starts: int = 0  # refine=search: extra starts, the conformer at the site in random orientations
+    search_keep: int = 0  # refine=search: poses kept for Vina's optimisation, best by map score first (0: all)
 
 
 @dataclass

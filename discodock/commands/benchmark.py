@@ -36,7 +36,7 @@ from discodock.sampling.settings import RANKINGS, REFINEMENTS
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
 _RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters",
-                    "rank", "refine", "timeout_minutes", "random_starts")
+                    "rank", "refine", "timeout_minutes", "random_starts", "search_keep")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-starts", type=int, default=None, metavar="N",
                         help="discodock, --refine search: also search from N random orientations of the conformer "
                              "at the site, ranked with the samples (default: the checkpoint's)")
+    parser.add_argument("--search-keep", type=int, default=None, metavar="K",
+                        help="discodock, --refine search: searched poses kept for Vina's optimisation, best by "
+                             "Vina score on the maps (0: all; default: the checkpoint's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         from discodock.sampling.settings import DockSettings, check_settings
 
         check_settings(DockSettings(samples=args.samples, refine=args.refine, rank=args.rank,
-                                    random_starts=args.random_starts))
+                                    random_starts=args.random_starts, search_keep=args.search_keep))
         if args.samples == 0 and (args.refine != "search" or not args.random_starts):
             raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
     if args.samples is None and args.method == "vina":
@@ -161,14 +164,16 @@ def run(args: argparse.Namespace) -> int:
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
         label=method_label(args.method, args.latents, args.pocket, refine=args.refine, rank=args.rank,
-                           samples=args.samples, random_starts=args.random_starts),
+                           samples=args.samples, random_starts=args.random_starts, search_keep=args.search_keep),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
         timeout_minutes=args.timeout, keep_het=args.keep_het, random_starts=args.random_starts,
+        search_keep=args.search_keep,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
-        settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None, random_starts=None)
+        settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None, random_starts=None,
+                           search_keep=None)
     settings = replace(settings, poses_dir=str(out / "poses" / settings.label))  # ranked SDF per complex
 
     complexes = find_complexes(args.data, read_split(args.ids) if args.ids else None)

@@ -55,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="refine=search: Monte Carlo steps per chain (default: the checkpoint's)")
     p.add_argument("--search-chains", type=int, default=None,
                    help="refine=search: chains started from each sampled pose (default: the checkpoint's)")
+    p.add_argument("--search-keep", type=int, default=None, metavar="K",
+                   help="refine=search: keep the K searched poses with the best Vina score on the maps for Vina's "
+                        "own optimisation and the output (0: all; default: the checkpoint's)")
     p.add_argument("--random-starts", type=int, default=None, metavar="N",
                    help="refine=search: N more starts, the ligand in random orientations at the site, searched "
                         "next to the samples (default: the checkpoint's)")
@@ -117,7 +120,7 @@ def _batch_settings(args: argparse.Namespace) -> dict:
     keys = ("samples", "steps", "checkpoint", "latents", "prior_temperature", "temperature", "ode",
             "pocket_center", "autobox_ligand", "pocket_radius", "refine", "rank", "seed", "add_hs",
             "max_heavy_atoms", "csv", "ligand_index", "keep_het", "search_iterations", "search_chains",
-            "random_starts")
+            "random_starts", "search_keep")
     return {k: getattr(args, k) for k in keys}
 
 
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature, ode=args.ode, pocket_radius=args.pocket_radius, refine=args.refine,
         rank=args.rank, batch_size=args.batch_size, max_heavy_atoms=args.max_heavy_atoms, progress=not args.quiet,
         ligand_index=args.ligand_index, keep_het=args.keep_het, search_iterations=args.search_iterations,
-        search_chains=args.search_chains, random_starts=args.random_starts,
+        search_chains=args.search_chains, random_starts=args.random_starts, search_keep=args.search_keep,
     )
     check_settings(settings)  # before any work
     _check_settings(args)

@@ -219,11 +219,11 @@ class Docker:
         search = None
         if settings.refine == "search":
             info.update(search_iterations=settings.search_iterations, search_chains=settings.search_chains,
-                        random_starts=settings.random_starts)
+                        random_starts=settings.random_starts, search_keep=settings.search_keep)
             from discodock.sampling.seeded_search import search_arguments
 
             search = search_arguments(data, center=pocket_center, iterations=settings.search_iterations,
-                                      chains=settings.search_chains, seed=seed)
+                                      chains=settings.search_chains, seed=seed, keep=settings.search_keep)
         poses = rank_poses(data, mol, positions, confidence=self.models.confidence, protein_path=protein_path,
                            method=settings.rank, refine=settings.refine, info=info, device=self.device,
                            drop_het=frozenset(g.key for g in het_dropped),

@@ -59,8 +59,12 @@ def rank_poses(data, mol: Chem.Mol, positions: torch.Tensor, *, confidence, prot
     if refine == "search":
         from discodock.sampling.seeded_search import search_from_samples
 
-        positions, _ = search_from_samples(with_coords(mol, positions[0]), positions, receptor=receptor, **search)
-    poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in enumerate(positions)]
+        positions, _, kept = search_from_samples(with_coords(mol, positions[0]), positions, receptor=receptor,
+                                                 **search)
+        start_index = kept.tolist()
+    else:
+        start_index = list(range(len(positions)))
+    poses = [RankedPose(mol=with_coords(mol, p), sample_index=i) for i, p in zip(start_index, positions)]
     if uses_vina:
         if refine in ("vina", "search"):  # after a search: Vina's own optimisation gives its exact score
             for p, refined in zip(poses, receptor.local_optimize_poses([p.mol for p in poses])):

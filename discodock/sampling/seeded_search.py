@@ -33,11 +33,12 @@ def random_starts(conformer: torch.Tensor, center: Sequence[float], n: int, *, g
     return torch.einsum("nij,aj->nai", rot, centred) + torch.as_tensor(center, dtype=conformer.dtype).reshape(1, 1, 3)
 
 
-def search_arguments(data, *, center: Sequence[float], iterations: int, chains: int, seed: int) -> dict:
+def search_arguments(data, *, center: Sequence[float], iterations: int, chains: int, seed: int, keep: int = 0
+                     ) -> dict:
     """The keyword arguments of :func:`search_from_samples` for the complex graph ``data`` (its ligand's
     rotatable bonds) docked at ``center`` (Angstrom), in the pocket box Vina uses there."""
     return dict(center=[float(v) for v in center], box_size=POCKET_BOX_SIZE, tor_bonds=data[K.LIGAND][K.TOR_BONDS],
-                tor_mask=data[K.LIGAND][K.TOR_MASK], iterations=iterations, chains=chains, seed=seed)
+                tor_mask=data[K.LIGAND][K.TOR_MASK], iterations=iterations, chains=chains, seed=seed, keep=keep)
 
 
 def search_from_samples(
@@ -52,9 +53,12 @@ def search_from_samples(
     iterations: int,
     chains: int,
     seed: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``[S, N, 3]`` best pose found from each of the ``S`` sampled poses ``positions`` (Angstrom) and its
-    energy (kcal/mol, Vina's intermolecular + intramolecular energy on the maps).
+    keep: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``[K, N, 3]`` best pose found from each of the ``S`` sampled poses ``positions`` (Angstrom), its energy
+    (kcal/mol, Vina's intermolecular + intramolecular energy on the maps) and ``[K]`` the index of its start.
+    ``keep`` > 0 keeps only the ``keep`` starts whose best pose has the lowest Vina score on the maps (the
+    score Vina reports: intermolecular energy over its torsion factor), in start order; 0 keeps all (K = S).
 
     ``ligand``: the docked molecule with a 3D conformer (any pose; atom order as in ``positions``);
     ``receptor``: a :class:`~discodock.scoring.vina.VinaReceptor`; ``center`` / ``box_size`` (Angstrom): the
@@ -68,8 +72,8 @@ def search_from_samples(
     # Twist only the bonds Vina's model twists (amides stay rigid): its internal energy counts only the atom
     # pairs across those, so twisting another bond could fold the ligand onto itself unpenalised.
     vina_bonds = {frozenset(b) for b in energy.rotatable_bonds}
-    keep = torch.tensor([frozenset(b) in vina_bonds for b in tor_bonds.tolist()], dtype=torch.bool)
-    tor_bonds, tor_mask = tor_bonds.cpu()[keep], tor_mask.cpu()[keep]
+    twisted = torch.tensor([frozenset(b) in vina_bonds for b in tor_bonds.tolist()], dtype=torch.bool)
+    tor_bonds, tor_mask = tor_bonds.cpu()[twisted], tor_mask.cpu()[twisted]
     generator = torch.Generator().manual_seed(int(seed))
     result = monte_carlo_search(energy, positions, tor_bonds=tor_bonds, tor_mask=tor_mask,
                                 center=[float(c) for c in center], box_size=size, iterations=int(iterations),
@@ -77,5 +81,11 @@ def search_from_samples(
     S, N = positions.shape[:2]
     energies = result.energy.reshape(S, chains)
     best = energies.argmin(dim=1)
-    pos = result.pos.reshape(S, chains, N, 3)[torch.arange(S), best]
-    return pos.detach(), energies[torch.arange(S), best].detach()
+    pos = result.pos.reshape(S, chains, N, 3)[torch.arange(S), best].detach()
+    energy_best = energies[torch.arange(S), best].detach()
+    index = torch.arange(S)
+    if 0 < keep < S:  # Vina's own optimisation costs ~0.2 s per pose: spend it on the promising ones only
+        with torch.no_grad():
+            score = energy.affinity(pos)
+        index = score.argsort()[:keep].sort().values
+    return pos[index], energy_best[index], index

@@ -31,6 +31,7 @@ class DockSettings:
     search_iterations: int | None = None  # refine=search: Monte Carlo steps per chain
     search_chains: int | None = None  # refine=search: chains per sampled pose
     random_starts: int | None = None  # refine=search: extra starts in random orientations at the site
+    search_keep: int | None = None  # refine=search: searched poses kept for Vina's optimisation (0: all)
     rank: str | None = None  # confidence | vina | learned
     batch_size: int | None = None
     max_heavy_atoms: int = 150
@@ -45,7 +46,7 @@ REFINEMENTS = ("none", "vina", "search")
 
 # DockSettings field -> SamplingConfig field that supplies its default.
 _FROM_CHECKPOINT = ("samples", "steps", "prior_temperature", "temperature", "ode", "refine", "rank",
-                    "search_iterations", "search_chains", "random_starts")
+                    "search_iterations", "search_chains", "random_starts", "search_keep")
 
 
 def check_settings(settings: DockSettings) -> None:
@@ -55,7 +56,7 @@ def check_settings(settings: DockSettings) -> None:
         value = getattr(settings, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be at least 1, got {value}")
-    for name in ("samples", "random_starts"):  # 0 samples: the search from random starts alone (the null model)
+    for name in ("samples", "random_starts", "search_keep"):  # 0 samples: the search from random starts alone
         value = getattr(settings, name)
         if value is not None and value < 0:
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be 0 or more, got {value}")

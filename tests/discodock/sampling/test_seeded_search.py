@@ -82,6 +82,26 @@ def test_zero_samples_search_from_random_starts_alone(docker):
                         settings=DockSettings(samples=0, refine=refine, random_starts=starts))
 
 
+def test_search_keep_sends_only_the_best_searched_poses_to_vina(docker):
+    from rdkit import Chem
+
+    crystal = Chem.MolFromMolFile(str(LIGAND))
+    site = crystal.GetConformer().GetPositions().mean(0).tolist()
+    base = dict(samples=0, refine="search", search_iterations=5, search_chains=2, random_starts=6)
+    every = docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site, seed=0,
+                        settings=DockSettings(**base, search_keep=0))
+    kept = docker.dock(PROTEIN, str(LIGAND), name="3d6p", pocket_center=site, seed=0,
+                       settings=DockSettings(**base, search_keep=3))
+    assert len(every.poses) == 6 and len(kept.poses) == 3 and kept.info["search_keep"] == 3
+    starts = [p.sample_index for p in kept.poses]
+    assert len(set(starts)) == 3 and set(starts) <= set(range(6))
+    by_start = {p.sample_index: p.vina_score for p in every.poses}
+    # the same searched poses, polished by Vina (its maps' extent follows the poses, so scores move a little)
+    assert [p.vina_score for p in kept.poses] == pytest.approx([by_start[i] for i in starts], abs=0.3)
+    # and the three kept are the best three of the six
+    assert sorted(starts) == sorted(sorted(by_start, key=by_start.get)[:3])
+
+
 def test_random_starts_are_rotations_of_the_conformer_at_the_site():
     import torch
 
