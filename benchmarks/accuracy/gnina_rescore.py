@@ -19,6 +19,9 @@ in their own virtual environment (outside the repository), and this script runs 
     /work/venvs/gnina/bin/pip install "numpy<2" molgrid==0.5.5 gninatorch==0.0.2
     OMP_NUM_THREADS=1 /work/venvs/gnina/bin/python benchmarks/accuracy/gnina_rescore.py --run runs/ranker_val \\
         [--out runs/gnina_val_scores.jsonl] [--data /path/to/pdbbind_like_root ...]
+    # a discodock benchmark folder, its first 50 complexes in the ID list's order:
+    OMP_NUM_THREADS=1 /work/venvs/gnina/bin/python benchmarks/accuracy/gnina_rescore.py --benchmark --run runs/pb \
+        --ids data/splits/test_posebusters.txt --limit 50
 
 The weights ship inside the gninatorch wheel: nothing is downloaded at run time.
 """
@@ -97,14 +100,28 @@ def score_types(types: Path, model, args, torch, gnina, setup, dataloaders) -> t
     return scores, affinities
 
 
+def pose_files(run: Path, *, benchmark: bool) -> dict[str, dict[str, Path]]:
+    """complex id -> {method: its ranked-pose SDF}, from ``search_val.py`` (``poses/<id>/<method>.sdf``) or
+    ``discodock benchmark`` (``poses/<method>/<id>.sdf``) folders."""
+    jobs: dict[str, dict[str, Path]] = {}
+    for folder in sorted(f for f in (run / "poses").iterdir() if f.is_dir()):
+        for f in sorted(folder.glob("*.sdf")):
+            cid, method = (f.stem, folder.name) if benchmark else (folder.name, f.stem)
+            jobs.setdefault(cid, {})[method] = f
+    return jobs
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder (RUN/poses/<id>/*.sdf)")
+    p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder (RUN/poses/<id>/*.sdf), or see --benchmark")
     p.add_argument("--out", default=None, help="JSON lines written (default RUN/gnina_scores.jsonl); a re-run resumes")
     p.add_argument("--data", nargs="+", default=DEFAULT_ROOTS, help="data roots in the PDBBind layout")
     p.add_argument("--cnn", default="default", help="gninatorch model name (default: GNINA's default ensemble)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--limit", type=int, default=None, help="score at most this many complexes")
+    p.add_argument("--benchmark", action="store_true",
+                   help="--run is a discodock benchmark folder (RUN/poses/<method>/<id>.sdf)")
+    p.add_argument("--ids", default=None, help="complex IDs in the order to score them (with --limit: the first N)")
     args = p.parse_args()
     torch, gnina, setup, dataloaders = require_gnina()
     torch.set_num_threads(1)
@@ -117,12 +134,13 @@ def main() -> int:
             if line.strip():
                 row = json.loads(line)
                 done.add((row["id"], row["method"]))
-    folders = sorted(f for f in (run / "poses").iterdir() if f.is_dir())[: args.limit]
+    jobs = pose_files(run, benchmark=args.benchmark)  # complex id -> {method: SDF}
+    order = [line.strip() for line in open(args.ids) if line.strip()] if args.ids else sorted(jobs)
+    folders = [cid for cid in order if cid in jobs][: args.limit]
     model, _ = gnina.setup_gnina_model(args.cnn)
     n_poses, seconds, cpu, failed = 0, 0.0, 0.0, []
-    for k, folder in enumerate(folders, start=1):
-        cid = folder.name
-        todo = [f for f in sorted(folder.glob("*.sdf")) if (cid, f.stem) not in done]
+    for k, cid in enumerate(folders, start=1):
+        todo = [f for m, f in sorted(jobs[cid].items()) if (cid, m) not in done]
         if not todo:
             continue
         t0, c0 = time.perf_counter(), time.process_time()
@@ -136,7 +154,8 @@ def main() -> int:
                     with gzip.open(receptor, "rb") as src, open(tmp / "receptor.pdb", "wb") as dst:
                         shutil.copyfileobj(src, dst)
                     receptor = tmp / "receptor.pdb"
-                pools = {f.stem: split_sdf(f, tmp, f"pose{i}") for i, f in enumerate(todo)}
+                method_of = {f: m for m, f in jobs[cid].items()}
+                pools = {method_of[f]: split_sdf(f, tmp, f"pose{i}") for i, f in enumerate(todo)}
                 types = tmp / "poses.types"
                 types.write_text("".join(f"{receptor} {lig}\n" for ligs in pools.values() for lig in ligs))
                 scores, affinities = score_types(types, model, args, torch, gnina, setup, dataloaders)
