@@ -84,6 +84,14 @@ class SiteMapsVina:
         self._lower, self._upper = np.asarray(site.center) - half, np.asarray(site.center) + half
         self._dock_v: dict[int, object] = {}
 
+    @property
+    def scoring(self) -> str:
+        return self.receptor.scoring
+
+    def _vina(self, seed: int):
+        """A fresh Vina on the receptor (the search builds its own maps for one ligand's atom types)."""
+        return self.receptor._vina(seed)
+
     def _inside(self, pose) -> bool:
         xyz = np.asarray(pose.GetConformer().GetPositions())
         return bool((xyz >= self._lower).all() and (xyz <= self._upper).all())

@@ -122,3 +122,15 @@ def test_bad_receptor_or_site_exits_2_before_any_work(tmp_path, capsys, change, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and needle in err[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_default_search_screens_real_ligands(tmp_path):
+    """The shipped defaults (a search on Vina's energy from random starts) through the screen's shared maps."""
+    lib = tmp_path / "lib.smi"
+    lib.write_text("CC(=O)Nc1ccc(O)cc1 paracetamol\nOC(=O)c1ccccc1O salicylic\n")
+    out = tmp_path / "screen"
+    assert main(["screen", "--protein", str(PROTEIN), "--autobox-ligand", str(REFERENCE), "--ligands", str(lib),
+                 "--out", str(out), "--quiet"]) == 0
+    rows = [r for p in sorted((out / "shard-0-of-1").glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
+    assert sorted(r["ligand_id"] for r in rows) == ["paracetamol", "salicylic"]
+    assert all(r["status"] == "ok" and r["vina_score"] < -3 for r in rows), rows
