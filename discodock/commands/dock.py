@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder; poses go to OUT/NAME/")
     p.add_argument("--name", help="complex name (default: protein file stem + ligand)")
     p.add_argument("--samples", type=int, default=None,
-                   help="poses sampled per complex (default: the checkpoint's, 10 for the shipped weights); 0 with "
+                   help="diffusion samples per complex (default: the checkpoint's; 0 for the shipped weights); 0 with "
                         "--refine search and --random-starts N: the search from random starts alone, no model")
     p.add_argument("--steps", type=int, default=None,
                    help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")

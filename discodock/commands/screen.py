@@ -9,7 +9,7 @@ from pathlib import Path
 
 from discodock.commands.dock import _center
 from discodock.errors import ConfigError, InputError
-from discodock.sampling.settings import RANKINGS
+from discodock.sampling.settings import RANKINGS, REFINEMENTS
 
 # "fast": fewer poses and steps, no Vina refinement (poses are still Vina-scored when ranked by Vina).
 PRESETS = {"default": {}, "fast": {"samples": 4, "steps": 10, "refine": "none"}}
@@ -32,11 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), default="default",
                    help="fast: 4 samples, 10 steps, no Vina refinement (explicit options win)")
     p.add_argument("--samples", type=int, default=None,
-                   help="poses sampled per ligand (default: the checkpoint's, 10 for the shipped weights)")
+                   help="diffusion samples per ligand (default: the checkpoint's; 0 for the shipped weights, which search "
+                        "from 20 random starts instead)")
     p.add_argument("--steps", type=int, default=None,
                    help="reverse-diffusion steps (default: the checkpoint's, 20 for the shipped weights)")
-    p.add_argument("--refine", choices=["none", "vina"], default=None,
-                   help="Vina local optimisation of each pose (default: the checkpoint's)")
+    p.add_argument("--refine", choices=REFINEMENTS, default=None,
+                   help="none, Vina local optimisation of each pose, or a Monte Carlo search on Vina's energy then "
+                        "that (default: the checkpoint's: search for the shipped weights)")
     p.add_argument("--rank", choices=RANKINGS, default=None, help="ranking (default: the checkpoint's)")
     p.add_argument("--latents", choices=["prior", "none"], default="prior")
     p.add_argument("--pocket-radius", type=float, default=None, help="receptor crop radius (Angstrom)")
