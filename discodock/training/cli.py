@@ -17,7 +17,7 @@ from discodock.errors import InputError
 from discodock.models.bundle import export_weights, load_models, resolve_device
 from discodock.training.confidence import train_confidence
 from discodock.training.data import load_training_complexes
-from discodock.training.distributed import init_distributed
+from discodock.training.distributed import finish_distributed, init_distributed
 from discodock.training.prior import train_prior
 from discodock.training.score import train_score
 
@@ -54,7 +54,14 @@ def run(args: argparse.Namespace) -> int:
         overrides[key[args.stage]] = args.steps
     cfg = load_docking_config(args.config, overrides)
     init_distributed(args.device)
+    try:
+        return _train_stage(args, cfg, overrides)
+    finally:
+        finish_distributed()  # a gloo group left at exit can abort the process ("terminate called ...")
 
+
+def _train_stage(args: argparse.Namespace, cfg, overrides: dict[str, Any]) -> int:
+    """Load the data and train the chosen stage (inside the process group, when under torchrun)."""
     cache = args.cache or str(Path(args.out).resolve().parent / "cache")
     train_set = load_training_complexes(args.data, args.train_ids, cfg, cache=cache, workers=args.workers,
                                         progress_bar=not args.quiet)

@@ -46,3 +46,9 @@ def init_distributed(device: str) -> None:
     torch.distributed.init_process_group(backend=backend)
     if backend == "nccl":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def finish_distributed() -> None:
+    """Tear the process group down before exit (under DDP; nothing otherwise)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
