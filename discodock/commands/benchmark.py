@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_settings(DockSettings(samples=args.samples, refine=args.refine, rank=args.rank,
                                     random_starts=args.random_starts, search_keep=args.search_keep))
+        # Spelled out here: the checkpoint's defaults are resolved per complex, in the workers, too late to refuse.
         if args.samples == 0 and (args.refine != "search" or not args.random_starts):
             raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
     if args.samples is None and args.method == "vina":

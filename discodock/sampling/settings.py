@@ -60,12 +60,13 @@ def check_settings(settings: DockSettings) -> None:
         value = getattr(settings, name)
         if value is not None and value < 0:
             raise ConfigError(f"--{name.replace('_', '-')}", f"must be 0 or more, got {value}")
-    if settings.samples == 0 and settings.refine is not None and settings.random_starts is not None and not (
-            settings.refine == "search" and settings.random_starts > 0):
-        raise ConfigError("--samples", "0 samples (the search from random starts alone) leaves no pose to "
-                                       f"refine with --refine {settings.refine} and --random-starts "
-                                       f"{settings.random_starts}: give --samples N, or --refine search with "
-                                       "--random-starts N")
+    # Judged on what is known: a caller that knows only --refine (the web form) gets the same answer early.
+    if settings.samples == 0 and (settings.refine not in (None, "search") or settings.random_starts == 0):
+        given = " and ".join(f"--{name.replace('_', '-')} {value}" for name, value in
+                             (("refine", settings.refine), ("random_starts", settings.random_starts))
+                             if value is not None)
+        raise ConfigError("--samples", f"0 samples (the search from random starts alone) leaves no pose with {given}: "
+                                       "give --samples N, or --refine search with --random-starts N")
     if settings.refine is not None and settings.refine not in REFINEMENTS:
         raise ConfigError("--refine", f"expected none, vina or search, got {settings.refine!r}")
     if settings.rank is not None and settings.rank not in RANKINGS:

@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from discodock.sampling.settings import REFINEMENTS
+from discodock.errors import ConfigError
+from discodock.sampling.settings import REFINEMENTS, DockSettings, check_settings
 from discodock.web import engine
 from discodock.web.jobs import JobManager
 from discodock.web.store import JobStore, new_job_id, valid_job_id
@@ -146,8 +147,10 @@ def _parse_submission(form, inputs: Path, s: ServerSettings) -> tuple[dict[str, 
         "seed": _int(form, "seed", 0, 0, 2**31 - 1),
         "refine": refine,
     }
-    if params["samples"] == 0 and refine in ("none", "vina"):
-        raise BadInput(f"samples: 0 samples (a search from random starts alone) needs the search, not refine={refine}")
+    try:
+        check_settings(DockSettings(samples=params["samples"], refine=refine))
+    except ConfigError as err:
+        raise BadInput(f"samples: {err.problem}") from None
     limit = int(s.max_upload_mb * 10 * (1 << 20))  # unpacked gzip: ten times the upload cap
     path, params["protein_name"] = _save(protein, inputs, "protein", PROTEIN_SUFFIXES, "receptor")
     engine.check_gzip_size(path, limit, params["protein_name"])
