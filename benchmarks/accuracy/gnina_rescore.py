@@ -113,7 +113,8 @@ def pose_files(run: Path, *, benchmark: bool) -> dict[str, dict[str, Path]]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="a search_val.py --keep-poses output folder (RUN/poses/<id>/*.sdf), or see --benchmark")
+    p.add_argument("--run", required=True,
+                   help="a search_val.py --keep-poses output folder (RUN/poses/<id>/*.sdf), or see --benchmark")
     p.add_argument("--out", default=None, help="JSON lines written (default RUN/gnina_scores.jsonl); a re-run resumes")
     p.add_argument("--data", nargs="+", default=DEFAULT_ROOTS, help="data roots in the PDBBind layout")
     p.add_argument("--cnn", default="default", help="gninatorch model name (default: GNINA's default ensemble)")

@@ -68,26 +68,23 @@ def read_gnina(path: Path) -> dict[tuple[str, str], list[float]]:
 
 
 def run_layout(run: Path, benchmark: bool) -> tuple[dict[str, dict[str, Path]], dict[str, dict[str, float]]]:
-    """Per complex: method -> its ranked-pose SDF, and method -> seconds, from either kind of run folder."""
+    """Per complex: method -> its ranked-pose SDF (:func:`gnina_rescore.pose_files`, either kind of run
+    folder), and method -> seconds (``per_complex.csv`` of a benchmark, ``per_complex.jsonl`` of search_val)."""
     import csv
 
-    files: dict[str, dict[str, Path]] = {}
+    from gnina_rescore import pose_files
+
     seconds: dict[str, dict[str, float]] = {}
-    if benchmark:  # discodock benchmark: poses/<label>/<id>.sdf, seconds in per_complex.csv
-        for label in sorted(d for d in (run / "poses").iterdir() if d.is_dir()):
-            for f in label.glob("*.sdf"):
-                files.setdefault(f.stem, {})[label.name] = f
+    if benchmark:
         with open(run / "per_complex.csv", newline="") as fh:
             for row in csv.DictReader(fh):
                 if row["rank"] in ("1", "") and row["seconds"]:
                     seconds.setdefault(row["id"], {})[row["method"]] = float(row["seconds"])
-        return files, seconds
-    for folder in sorted((run / "poses").iterdir()):
-        files[folder.name] = {f.stem: f for f in folder.glob("*.sdf")}
-    for line in (run / "per_complex.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        seconds[row["id"]] = {m: v["seconds"] for m, v in row.items() if isinstance(v, dict)}
-    return files, seconds
+    else:
+        for line in (run / "per_complex.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            seconds[row["id"]] = {m: v["seconds"] for m, v in row.items() if isinstance(v, dict)}
+    return pose_files(run, benchmark=benchmark), seconds
 
 
 def main() -> int:

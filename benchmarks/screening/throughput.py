@@ -1,7 +1,7 @@
 """Screening throughput and memory on this machine: ligands/hour for ``discodock screen`` (default settings,
-10 diffusion samples with Vina refinement, and the ``--preset fast``) and for AutoDock Vina alone (exhaustiveness 8, the same box, maps computed once),
-on the same ligands, plus the peak memory of a ``--dry-run`` over a 1,000- and a 10,000-line library (it
-should stay flat: the library is streamed).
+10 diffusion samples with Vina refinement, and the ``--preset fast``) and for AutoDock Vina alone
+(exhaustiveness 8, the same box, maps computed once), on the same ligands, plus the peak memory of a
+``--dry-run`` over a 1,000- and a 10,000-line library (it should stay flat: the library is streamed).
 
 Receptor: the shipped example 3d6p, site from its crystal ligand (``--autobox-ligand``). Ligands: a seeded
 sample of DUD-E FABP4 decoys (ZINC drug-like molecules docked into another protein; only time and memory are
@@ -109,11 +109,11 @@ def main() -> None:
     print(f"{args.n} ligands (DUD-E FABP4 decoys, seed {args.seed}); receptor 3d6p, autobox from its ligand; "
           f"1 worker, 1 thread")
     rows = []
-    for label, extra in (("discodock screen (defaults: a search from 20 random starts, no samples)", ()),
-                         ("discodock screen --samples 10 --refine vina (10 samples, 20 steps, Vina refine)",
-                          ("--samples", "10", "--refine", "vina")),
-                         ("discodock screen --preset fast (4 samples, 10 steps, no refine)", ("--preset", "fast"))):
-        name = {0: "default", 2: "fast"}.get(len(extra), "samples")
+    for name, label, extra in (
+            ("default", "discodock screen (defaults: a search from 20 random starts, no samples)", ()),
+            ("samples", "discodock screen --samples 10 --refine vina (10 samples, 20 steps, Vina refine)",
+             ("--samples", "10", "--refine", "vina")),
+            ("fast", "discodock screen --preset fast (4 samples, 10 steps, no refine)", ("--preset", "fast"))):
         rate, cpu_rate, wall = run_screen(lib, work / name, *extra)
         rows.append((label, args.n, rate, cpu_rate, f"{wall:.0f} s wall incl. model load"))
         print(f"  {label}: {rate:.0f} ligands/hour wall, {cpu_rate:.0f} per CPU-hour", flush=True)
