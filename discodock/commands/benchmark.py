@@ -36,7 +36,7 @@ from discodock.sampling.settings import RANKINGS, REFINEMENTS
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
 _RESULT_SETTINGS = ("method", "samples", "latents", "pocket", "seed", "exhaustiveness", "checkpoint", "posebusters",
-                    "rank", "refine", "timeout_minutes", "random_starts", "search_keep")
+                    "rank", "refine", "timeout_minutes", "random_starts", "search_keep", "sites")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search-keep", type=int, default=None, metavar="K",
                         help="discodock, --refine search: searched poses kept for Vina's optimisation, best by "
                              "Vina score on the maps (0: all; default: the checkpoint's)")
+    parser.add_argument("--sites", type=int, default=None, metavar="K",
+                        help="discodock blind with the shipped weights: dock in the K most likely predicted sites "
+                             "(default: 3)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",
@@ -148,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--samples", "0 samples leaves no pose: it needs --refine search and --random-starts N")
     if args.samples is None and args.method == "vina":
         args.samples = 10  # Vina's poses kept; discodock's None is the checkpoint's recommendation
+    if args.sites is not None and (args.sites < 1 or args.pocket or args.checkpoint or args.method != "discodock"):
+        raise ConfigError("--sites", "needs a count of at least 1, and discodock blind with the shipped weights "
+                                     "(no --pocket, no --checkpoint)")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(None, f"--limit must be at least 1, got {args.limit}")
     if args.timeout is not None and not args.timeout > 0:
@@ -165,16 +171,17 @@ def run(args: argparse.Namespace) -> int:
     settings = BenchmarkSettings(
         method=args.method, samples=args.samples,
         label=method_label(args.method, args.latents, args.pocket, refine=args.refine, rank=args.rank,
-                           samples=args.samples, random_starts=args.random_starts, search_keep=args.search_keep),
+                           samples=args.samples, random_starts=args.random_starts, search_keep=args.search_keep,
+                           sites=args.sites),
         latents=args.latents, pocket=bool(args.pocket), seed=args.seed, exhaustiveness=args.exhaustiveness,
         checkpoint=str(Path(args.checkpoint).resolve()) if args.checkpoint else None, device=args.device,
         posebusters=bool(args.posebusters), threads=int(threads), rank=args.rank, refine=args.refine,
         timeout_minutes=args.timeout, keep_het=args.keep_het, random_starts=args.random_starts,
-        search_keep=args.search_keep,
+        search_keep=args.search_keep, sites=args.sites,
     )
     if settings.method == "vina":  # latents and device mean nothing for Vina
         settings = replace(settings, latents="none", checkpoint=None, rank=None, refine=None, random_starts=None,
-                           search_keep=None)
+                           search_keep=None, sites=None)
     settings = replace(settings, poses_dir=str(out / "poses" / settings.label))  # ranked SDF per complex
 
     complexes = find_complexes(args.data, read_split(args.ids) if args.ids else None)

@@ -65,6 +65,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="confidence: the checkpoint's confidence model; vina: Vina's score; learned: the shipped pose "
                         "ranking (Vina's score read with the poses' agreement and contacts); default: the "
                         "checkpoint's recommendation")
+    p.add_argument("--sites", type=int, default=None, metavar="K",
+                   help="without a site: dock in the K most likely predicted binding sites (default 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")
@@ -98,6 +100,8 @@ def _check_settings(args: argparse.Namespace) -> None:
         raise ConfigError("--ligand-index", f"must be at least 1 (the first molecule), got {args.ligand_index}")
     if args.max_heavy_atoms < 1:
         raise ConfigError("--max-heavy-atoms", f"must be at least 1, got {args.max_heavy_atoms}")
+    if args.sites is not None and args.sites < 1:
+        raise ConfigError("--sites", f"must be at least 1, got {args.sites}")
     from discodock.data.hetero import parse_keep_het
 
     parse_keep_het(args.keep_het)
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         """One model per run, or the shipped pocket / blind weights by whether this complex has a site."""
         blind = center is None and not args.checkpoint
         if blind not in dockers:
-            dockers[blind] = load_engine(args.checkpoint, device=args.device, blind=blind)
+            dockers[blind] = load_engine(args.checkpoint, device=args.device, blind=blind, sites=args.sites)
         return dockers[blind]
 
     if rows is None:

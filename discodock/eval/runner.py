@@ -34,18 +34,21 @@ class BenchmarkSettings:
     poses_dir: str | None = None  # where each complex's ranked poses go as <id>.sdf (None: not kept)
     random_starts: int | None = None  # discodock, refine=search: random orientations searched too (None: checkpoint's)
     search_keep: int | None = None  # discodock, refine=search: searched poses Vina optimises (None: checkpoint's)
+    sites: int | None = None  # discodock blind through predicted sites: how many sites (None: the default)
 
 
 def method_label(method: str, latents: str, pocket: bool, *, refine: str | None = None, rank: str | None = None,
-                 samples: int | None = None, random_starts: int | None = None, search_keep: int | None = None) -> str:
+                 samples: int | None = None, random_starts: int | None = None, search_keep: int | None = None,
+                 sites: int | None = None) -> str:
     """The name a run is recorded under, e.g. ``vina-pocket``, ``discodock-prior-blind``,
-    ``discodock-prior-pocket-search-rs20-learned`` (a refinement, random starts or ranking chosen on the command
-    line is named) or ``null-pocket-search-rs20`` (0 samples: random starts alone, no model)."""
+    ``discodock-prior-pocket-search-rs20-learned`` (a refinement, random starts, site count or ranking chosen on
+    the command line is named) or ``null-pocket-search-rs20`` (0 samples: random starts alone, no model)."""
     site = "pocket" if pocket else "blind"
     if method == "vina":
         return f"vina-{site}"
     suffix = ({"vina": "-refined", "search": "-search"}.get(refine or "", "")
               + (f"-rs{random_starts}" if random_starts else "") + (f"-keep{search_keep}" if search_keep else "")
+              + (f"-sites{sites}" if sites else "")
               + ("-learned" if rank == "learned" else ""))
     return f"{'null' if samples == 0 else f'discodock-{latents}'}-{site}{suffix}"
 
@@ -97,15 +100,16 @@ _DOCKERS: dict = {}  # per worker process: each checkpoint is loaded once per be
 def dock_discodock(protein_path, ligand_mol, *, checkpoint=None, samples: int | None = None, latents: str = "prior",
                    pocket_center=None, seed: int = 0, device: str = "auto", crystal_mol=None,
                    rank: str | None = None, refine: str | None = None, keep_het: str = "auto",
-                   random_starts: int | None = None, search_keep: int | None = None) -> list:
+                   random_starts: int | None = None, search_keep: int | None = None,
+                   sites: int | None = None) -> list:
     """Ranked ``(pose, confidence or Vina score)`` pairs, best first, with the checkpoint's sampling defaults."""
     from discodock.sampling.pipeline import DockSettings, default_weights
     from discodock.sampling.site_docking import load_engine
 
     blind = pocket_center is None
-    key = (str(checkpoint or default_weights(blind=blind)), str(device))
+    key = (str(checkpoint or default_weights(blind=blind)), str(device), sites)
     if key not in _DOCKERS:
-        _DOCKERS[key] = load_engine(checkpoint, device=device, blind=blind)
+        _DOCKERS[key] = load_engine(checkpoint, device=device, blind=blind, sites=sites)
     settings = DockSettings(samples=samples, latents=latents, rank=rank, refine=refine, keep_het=keep_het,
                             random_starts=random_starts, search_keep=search_keep)
     result = _DOCKERS[key].dock(protein_path, ligand_mol, name="benchmark", pocket_center=pocket_center,
@@ -137,7 +141,8 @@ def _dock(entry: BenchmarkComplex, crystal, ligand, settings: BenchmarkSettings)
         entry.protein, ligand, checkpoint=settings.checkpoint, samples=settings.samples,
         latents=settings.latents, pocket_center=None if centre is None else [float(c) for c in centre],
         seed=settings.seed, device=settings.device, rank=settings.rank, refine=settings.refine,
-        keep_het=settings.keep_het, random_starts=settings.random_starts, search_keep=settings.search_keep, **extra,
+        keep_het=settings.keep_het, random_starts=settings.random_starts, search_keep=settings.search_keep,
+        sites=settings.sites, **extra,
     )
     return [m for m, _ in ranked], [None if c is None else float(c) for _, c in ranked]
 

@@ -63,6 +63,9 @@ class SiteDocker:
                                             settings=copy.deepcopy(settings), seed=seed + i,
                                             crystal_mol=crystal_mol))
         tagged = [(p, i) for i, r in enumerate(results) for p in r.poses]
+        for p, i in tagged:  # which predicted site a pose came from, as SD properties (site 1: the most likely)
+            p.mol.SetIntProp("site", i + 1)
+            p.mol.SetDoubleProp("site_probability", round(float(sites[i].probability), 4))
         ranked_by = results[0].info.get("ranked_by")
         if ranked_by == "vina" and all(p.vina_score is not None for p, _ in tagged):
             tagged.sort(key=lambda t: t[0].vina_score)
@@ -101,14 +104,16 @@ def load_site_docker(*, device: str = "auto", sites: int = DEFAULT_SITES, site_w
     return SiteDocker(pocket, load_site_predictor(path, device=pocket.device), sites=sites, site_weights=path)
 
 
-def load_engine(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False):
+def load_engine(checkpoint: str | Path | None = None, *, device: str = "auto", blind: bool = False,
+                sites: int | None = None):
     """The docking engine of a run. Without a site and without ``checkpoint``: a :class:`SiteDocker` (the site
-    predictor, then the shipped pocket weights in each site) when the site predictor is shipped, else the
-    shipped blind weights; otherwise :func:`~discodock.sampling.pipeline.load_docker`."""
+    predictor, then the shipped pocket weights in each of ``sites`` sites, default :data:`DEFAULT_SITES`) when
+    the site predictor is shipped, else the shipped blind weights; otherwise
+    :func:`~discodock.sampling.pipeline.load_docker`."""
     from discodock.sampling.pipeline import load_docker
 
     if blind and checkpoint is None:
-        site_docker = load_site_docker(device=device)
+        site_docker = load_site_docker(device=device, sites=sites or DEFAULT_SITES)
         if site_docker is not None:
             return site_docker
     return load_docker(checkpoint, device=device, blind=blind)

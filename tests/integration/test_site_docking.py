@@ -39,9 +39,38 @@ def test_blind_docking_goes_through_the_predicted_sites(tmp_path):
     ligand = Chem.MolFromMolFile(str(LIGAND))
     # the crystal site is among those docked (6ce6 is found at top-3)
     assert min(dca(s["center"], ligand.GetConformer().GetPositions()) for s in sites) < 4.0
+    site_of = {r: s["rank"] for s in sites for r in s["pose_ranks"]}
     for rank in ranks:
         mol = next(Chem.SDMolSupplier(str(folder / f"rank{rank}.sdf")))
         assert mol is not None and Chem.MolToSmiles(mol) == Chem.MolToSmiles(ligand)
+        # each pose names the site it came from, as results.json does
+        assert mol.GetIntProp("site") == site_of[rank]
+        assert mol.GetDoubleProp("site_probability") == pytest.approx(sites[site_of[rank] - 1]["probability"])
     # ranked together by the pocket weights' ranking (Vina score here, as refine is off but rank is Vina)
     scores = [p["vina_score"] if info["ranked_by"] == "vina" else -p["confidence"] for p in info["poses"]]
     assert scores == sorted(scores)
+
+
+def test_a_site_s_poses_do_not_depend_on_how_many_sites_are_docked(tmp_path):
+    """Site i always docks with seed + i, so --sites 1 gives exactly the first site's poses of a 2-site run
+    (what lets one validation run with many sites answer every smaller site count)."""
+    from discodock.models.site_predictor import WEIGHTS
+
+    if not WEIGHTS.is_file():
+        pytest.skip("no site predictor shipped")
+    common = ["dock", "--protein", str(PROTEIN), "--ligand", str(LIGAND), "--samples", "2", "--steps", "2",
+              "--refine", "none", "--quiet", "--name", "blind"]
+    assert main(common + ["--out", str(tmp_path / "two"), "--sites", "2"]) == 0
+    assert main(common + ["--out", str(tmp_path / "one"), "--sites", "1"]) == 0
+    two = json.loads((tmp_path / "two" / "blind" / "results.json").read_text())
+    one = json.loads((tmp_path / "one" / "blind" / "results.json").read_text())
+    assert len(two["sites"]) == 2 and len(one["sites"]) == 1
+    assert one["sites"][0]["center"] == two["sites"][0]["center"]
+
+    def coords(folder, ranks):
+        return sorted(next(Chem.SDMolSupplier(str(folder / f"rank{r}.sdf"))).GetConformer().GetPositions()
+                      .round(3).tolist() for r in ranks)
+
+    assert coords(tmp_path / "one" / "blind", one["sites"][0]["pose_ranks"]) == \
+        coords(tmp_path / "two" / "blind", two["sites"][0]["pose_ranks"])
+    assert main(common + ["--out", str(tmp_path / "none"), "--sites", "0"]) == 2

@@ -147,6 +147,26 @@ def test_random_starts_and_zero_samples_reach_the_docker_and_name_the_run(data, 
     assert "0 samples" in err and len(seen) == 2
 
 
+def test_site_count_reaches_the_blind_docker_and_names_the_run(data, tmp_path, monkeypatch, capsys):
+    seen = []
+
+    def fake(protein, ligand, **kw):
+        seen.append((kw["sites"], kw["pocket_center"]))
+        return [(Chem.Mol(ligand), -5.0)]
+
+    monkeypatch.setattr(runner, "dock_discodock", fake)
+    root, ids = data
+    out = tmp_path / "out"
+    args = ["benchmark", "--method", "discodock", "--data", str(root), "--ids", str(ids), "--out", str(out),
+            "--workers", "0", "--no-posebusters", "--limit", "1"]
+    assert main(args + ["--sites", "4"]) == 0
+    assert seen == [(4, None)] and {r["method"] for r in rows(out)} == {"discodock-prior-blind-sites4"}
+    # a site count means nothing when the site is given
+    assert main(args + ["--sites", "2", "--pocket"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--sites" in err and len(seen) == 1
+
+
 def test_compare_two_runs(data, tmp_path, fake_dock, capsys):
     assert run(data, tmp_path / "a", "--limit", "2") == 0
     assert run(data, tmp_path / "b", "--limit", "3") == 0

@@ -1,0 +1,93 @@
+"""Choose blind docking's site count and cross-site ranking on validation complexes (never test ones).
+
+Reads one finished ``discodock benchmark`` run in blind mode through predicted sites (its ranked SDFs in
+``RUN/poses/LABEL/``, each pose carrying the SD properties ``site``, ``site_probability``, ``vina_score`` and
+``rmsd``) and scores, for every site count k up to the run's, the poses of the k most likely sites re-ranked
+by each candidate ranking. A site's poses do not depend on how many sites were docked (site i always runs
+with seed + i), so one run with the largest k answers every smaller k. Complexes that failed count as misses.
+
+    discodock benchmark --method discodock --data DIRS --ids data/splits/val_pocket.txt --limit 80 --sites 4 \\
+        --out runs/blind_sites_val --seed 0 --workers 1 --threads 1 --timeout 60
+    python benchmarks/sites/blind_sites_val.py runs/blind_sites_val
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+# Cross-site rankings: lower is better. Vina's score is in kcal/mol; the site term adds kcal/mol per nat of
+# the site's probability, so a confident site can outrank a slightly better score elsewhere.
+RANKINGS = {
+    "vina": lambda p: p["vina_score"],
+    "vina - 0.5 ln p(site)": lambda p: p["vina_score"] - 0.5 * math.log(max(p["site_probability"], 1e-4)),
+    "vina - 1.0 ln p(site)": lambda p: p["vina_score"] - 1.0 * math.log(max(p["site_probability"], 1e-4)),
+}
+
+
+def read_poses(path: Path) -> list[dict]:
+    from rdkit import Chem
+
+    poses = []
+    for mol in Chem.SDMolSupplier(str(path), sanitize=False):
+        if mol is None:
+            continue
+        props = mol.GetPropsAsDict()
+        poses.append({k: props[k] for k in ("site", "site_probability", "vina_score", "rmsd")})
+    return poses
+
+
+def exact_mcnemar(won: int, lost: int) -> float:
+    """Two-sided exact McNemar p-value over the discordant pairs."""
+    n = won + lost
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(won, lost) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path, help="a finished blind benchmark folder (per_complex.csv, poses/)")
+    ap.add_argument("--label", help="method label in the run (default: the only one with a poses folder)")
+    args = ap.parse_args()
+    labels = sorted(p.name for p in (args.run / "poses").iterdir() if p.is_dir())
+    label = args.label or (labels[0] if len(labels) == 1 else None)
+    if label is None:
+        raise SystemExit(f"{args.run}: several labels ({', '.join(labels)}); pick one with --label")
+    with open(args.run / "per_complex.csv") as fh:
+        ids = list(dict.fromkeys(r["id"] for r in csv.DictReader(fh) if r["method"] == label))  # a row per pose
+    pools = {}
+    for cid in ids:
+        path = args.run / "poses" / label / f"{cid}.sdf"
+        pools[cid] = read_poses(path) if path.is_file() else []
+    k_max = max((p["site"] for pool in pools.values() for p in pool), default=0)
+    print(f"{label}: {len(ids)} complexes ({sum(not p for p in pools.values())} failed), up to {k_max} sites\n")
+    print("| sites | ranking | top-1 < 2 A | top-1 < 5 A | best of all < 2 A | paired with 3 sites ranked by vina: won / lost, p |")
+    print("|---|---|---|---|---|---|")
+    rows, hits = [], {}
+    for k in range(1, k_max + 1):
+        for name, key in RANKINGS.items():
+            top1, within5, best = {}, 0, 0
+            for cid, pool in pools.items():
+                kept = [p for p in pool if p["site"] <= k]
+                top = min(kept, key=key) if kept else None
+                top1[cid] = top is not None and top["rmsd"] < 2.0
+                within5 += top is not None and top["rmsd"] < 5.0
+                best += any(p["rmsd"] < 2.0 for p in kept)
+            hits[k, name] = top1
+            rows.append((k, name, within5, best))
+    n, ref = max(1, len(pools)), hits.get((min(3, k_max), "vina"), {})
+    for k, name, within5, best in rows:
+        top1 = hits[k, name]
+        won = sum(top1[c] and not ref[c] for c in pools)
+        lost = sum(ref[c] and not top1[c] for c in pools)
+        print(f"| {k} | {name} | {100 * sum(top1.values()) / n:.1f}% | {100 * within5 / n:.1f}% | "
+              f"{100 * best / n:.1f}% | {won} / {lost}, p = {exact_mcnemar(won, lost):.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
