@@ -31,7 +31,7 @@ from discodock.errors import ConfigError, InputError
 from discodock.eval.complexes import find_complexes
 from discodock.eval.pool import run_pending
 from discodock.eval.runner import BenchmarkSettings, method_label
-from discodock.sampling.settings import RANKINGS, REFINEMENTS
+from discodock.sampling.settings import DEFAULT_SITES, RANKINGS, REFINEMENTS
 
 # Settings that make two runs of one method label comparable; the rest (workers, limit...) may change
 # between a run and its resumption.
@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "Vina score on the maps (0: all; default: the checkpoint's)")
     parser.add_argument("--sites", type=int, default=None, metavar="K",
                         help="discodock blind with the shipped weights: dock in the K most likely predicted sites "
-                             "(default: 3)")
+                             f"(default: {DEFAULT_SITES})")
     parser.add_argument("--seed", type=int, default=0, help="seed of the ligand conformer and the search")
     parser.add_argument("--exhaustiveness", type=int, default=8, help="Vina exhaustiveness")
     parser.add_argument("--keep-het", default="auto", metavar="auto|none|all|HEM,NAD,ZN",

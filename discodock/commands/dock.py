@@ -10,7 +10,7 @@ from pathlib import Path
 
 from discodock.data.batch_rows import parse_center, read_batch_csv, resolve_row
 from discodock.errors import ConfigError, InputError
-from discodock.sampling.settings import RANKINGS, REFINEMENTS, check_settings
+from discodock.sampling.settings import DEFAULT_SITES, RANKINGS, REFINEMENTS, check_settings
 
 
 def _center(text: str) -> tuple[float, float, float]:
@@ -66,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ranking (Vina's score read with the poses' agreement and contacts); default: the "
                         "checkpoint's recommendation")
     p.add_argument("--sites", type=int, default=None, metavar="K",
-                   help="without a site: dock in the K most likely predicted binding sites (default 3)")
+                   help=f"without a site: dock in the K most likely predicted binding sites (default {DEFAULT_SITES})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--batch-size", type=int, default=None, help="poses denoised together (default: all samples)")

@@ -17,8 +17,7 @@ from pathlib import Path
 from rdkit import Chem
 
 from discodock.sampling.output import DockResult
-
-DEFAULT_SITES = 3
+from discodock.sampling.settings import DEFAULT_SITES
 
 
 class SiteDocker:

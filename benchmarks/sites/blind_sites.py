@@ -1,4 +1,9 @@
-"""Choose blind docking's site count and cross-site ranking on validation complexes (never test ones).
+"""Blind docking through predicted sites, per site count and cross-site ranking, and why a top-1 pose missed.
+
+On validation complexes this chooses the site count and the ranking (never on test ones); on any run,
+``--sites-table`` (the per-complex site centres that ``benchmarks/sites/site_finding.py`` writes) also splits
+the misses into: site not among those docked, site docked but another site's pose ranked first, and site
+right but pose wrong (DCA < 4 A of a site centre to the crystal ligand's nearest heavy atom).
 
 Reads one finished ``discodock benchmark`` run in blind mode through predicted sites (its ranked SDFs in
 ``RUN/poses/LABEL/``, each pose carrying the SD properties ``site``, ``site_probability``, ``vina_score`` and
@@ -8,7 +13,9 @@ with seed + i), so one run with the largest k answers every smaller k. Complexes
 
     discodock benchmark --method discodock --data DIRS --ids data/splits/val_pocket.txt --limit 80 --sites 4 \\
         --out runs/blind_sites_val --seed 0 --workers 1 --threads 1 --timeout 60
-    python benchmarks/sites/blind_sites_val.py runs/blind_sites_val
+    python benchmarks/sites/blind_sites.py runs/blind_sites_val
+    python benchmarks/sites/blind_sites.py runs/bench_timesplit_blind --label discodock-prior-blind-sites3 \
+        --sites-table docs/benchmarks/site_finding_timesplit301/sites.jsonl.gz
 """
 
 from __future__ import annotations
@@ -35,8 +42,54 @@ def read_poses(path: Path) -> list[dict]:
         if mol is None:
             continue
         props = mol.GetPropsAsDict()
-        poses.append({k: props[k] for k in ("site", "site_probability", "vina_score", "rmsd")})
+        pose = {k: props[k] for k in ("site", "site_probability", "vina_score", "rmsd")}
+        pose["centroid"] = mol.GetConformer().GetPositions().mean(0)
+        poses.append(pose)
     return poses
+
+
+def why_missed(pools: dict, sites_table: Path, k: int) -> None:
+    """Top-1 outcomes (Vina ranking over k sites) split by where the crystal site was among the k docked."""
+    import gzip
+    import json
+
+    import numpy as np
+
+    table = {}
+    with gzip.open(sites_table, "rt") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["method"] == "predictor":
+                table[row["id"].lower()] = row
+    counts = {"top-1 < 2 A": 0, "site right, pose wrong": 0, "site docked, another site's pose ranked first": 0,
+              "site not among those docked": 0, "failed or no site table row": 0}
+    near = []
+    for cid, pool in pools.items():
+        row = table.get(cid.lower())
+        kept = [p for p in pool if p["site"] <= k]
+        if not kept or row is None:
+            counts["failed or no site table row"] += 1
+            continue
+        top = min(kept, key=RANKINGS["vina"])
+        ligand, centres = np.asarray(row["ligand"]), np.asarray(row["centers"][:k])
+        right = [float(np.linalg.norm(ligand - c, axis=1).min()) < 4.0 for c in centres]
+        near.append(float(np.linalg.norm(top["centroid"] - centres[top["site"] - 1])))
+        if top["rmsd"] < 2.0:
+            counts["top-1 < 2 A"] += 1
+        elif right[top["site"] - 1]:
+            counts["site right, pose wrong"] += 1
+        elif any(right):
+            counts["site docked, another site's pose ranked first"] += 1
+        else:
+            counts["site not among those docked"] += 1
+    n = max(1, len(pools))
+    print(f"\nTop-1 outcome with {k} sites (Vina ranking), site right = DCA < 4 A:\n")
+    print("| outcome | complexes | share |\n|---|---|---|")
+    for name, c in counts.items():
+        print(f"| {name} | {c} | {100 * c / n:.1f}% |")
+    # a check that the table's centres are those docked: a top-1 pose lies near its own site's centre
+    print(f"\nmedian distance of the top-1 pose's centroid from its site's centre in the table: "
+          f"{float(np.median(near)):.1f} A (a few A when the table matches the run)")
 
 
 def exact_mcnemar(won: int, lost: int) -> float:
@@ -52,6 +105,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a finished blind benchmark folder (per_complex.csv, poses/)")
     ap.add_argument("--label", help="method label in the run (default: the only one with a poses folder)")
+    ap.add_argument("--sites-table", type=Path, help="site_finding.py's sites.jsonl.gz for these complexes")
+    ap.add_argument("--k", type=int, default=None, help="site count for the outcome split (default: the run's)")
     args = ap.parse_args()
     labels = sorted(p.name for p in (args.run / "poses").iterdir() if p.is_dir())
     label = args.label or (labels[0] if len(labels) == 1 else None)
@@ -86,6 +141,8 @@ def main() -> int:
         lost = sum(ref[c] and not top1[c] for c in pools)
         print(f"| {k} | {name} | {100 * sum(top1.values()) / n:.1f}% | {100 * within5 / n:.1f}% | "
               f"{100 * best / n:.1f}% | {won} / {lost}, p = {exact_mcnemar(won, lost):.2f} |")
+    if args.sites_table:
+        why_missed(pools, args.sites_table, args.k or k_max)
     return 0
 
 
