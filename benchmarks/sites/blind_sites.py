@@ -23,7 +23,11 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "accuracy"))
+from pose_accuracy import mcnemar  # noqa: E402
 
 # Cross-site rankings: lower is better. Vina's score is in kcal/mol; the site term adds kcal/mol per nat of
 # the site's probability, so a confident site can outrank a slightly better score elsewhere.
@@ -56,7 +60,7 @@ def why_missed(pools: dict, sites_table: Path, k: int) -> None:
     import numpy as np
 
     table = {}
-    with gzip.open(sites_table, "rt") as fh:
+    with (gzip.open(sites_table, "rt") if sites_table.suffix == ".gz" else open(sites_table)) as fh:
         for line in fh:
             row = json.loads(line)
             if row["method"] == "predictor":
@@ -90,15 +94,6 @@ def why_missed(pools: dict, sites_table: Path, k: int) -> None:
     # a check that the table's centres are those docked: a top-1 pose lies near its own site's centre
     print(f"\nmedian distance of the top-1 pose's centroid from its site's centre in the table: "
           f"{float(np.median(near)):.1f} A (a few A when the table matches the run)")
-
-
-def exact_mcnemar(won: int, lost: int) -> float:
-    """Two-sided exact McNemar p-value over the discordant pairs."""
-    n = won + lost
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, i) for i in range(min(won, lost) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
 
 
 def main() -> int:
@@ -137,10 +132,9 @@ def main() -> int:
     n, ref = max(1, len(pools)), hits.get((min(3, k_max), "vina"), {})
     for k, name, within5, best in rows:
         top1 = hits[k, name]
-        won = sum(top1[c] and not ref[c] for c in pools)
-        lost = sum(ref[c] and not top1[c] for c in pools)
+        won, lost, p = mcnemar([top1[c] for c in pools], [ref[c] for c in pools])
         print(f"| {k} | {name} | {100 * sum(top1.values()) / n:.1f}% | {100 * within5 / n:.1f}% | "
-              f"{100 * best / n:.1f}% | {won} / {lost}, p = {exact_mcnemar(won, lost):.2f} |")
+              f"{100 * best / n:.1f}% | {won} / {lost}, p = {p:.2f} |")
     if args.sites_table:
         why_missed(pools, args.sites_table, args.k or k_max)
     return 0

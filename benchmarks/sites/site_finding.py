@@ -128,6 +128,7 @@ def main() -> int:
     from discodock.data.pdbbind import complex_files, index_complexes, read_split, resolve_ids
     from discodock.eval.site_metrics import success_rates
     from discodock.models.site_predictor import load_site_predictor
+    from discodock.sampling.settings import DEFAULT_SITES
     from discodock.sampling.sites import predict_sites
     from discodock.training.site import _crystal_ligand
 
@@ -155,7 +156,9 @@ def main() -> int:
                 t0 = time.perf_counter()
                 try:
                     if method == "predictor":
-                        centres = {method: [s.center.tolist() for s in predict_sites(protein, mol, predictor=predictor)]}
+                        # as many centres as blind docking docks in (the table scores the first 1 and 3)
+                        picked = predict_sites(protein, mol, predictor=predictor, k=max(3, DEFAULT_SITES))
+                        centres = {method: [s.center.tolist() for s in picked]}
                     elif method == "fpocket-rs":
                         centres = fpocket_sites(protein)
                     else:

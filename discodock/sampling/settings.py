@@ -42,7 +42,7 @@ class DockSettings:
 
 
 RANKINGS = ("confidence", "vina", "learned")
-DEFAULT_SITES = 3  # blind docking: predicted sites docked in (chosen on val_pocket, docs/benchmarks/blind_sites_val)
+DEFAULT_SITES = 4  # blind docking: predicted sites docked in (chosen on val_pocket, docs/benchmarks/blind_sites_val)
 REFINEMENTS = ("none", "vina", "search")
 
 # DockSettings field -> SamplingConfig field that supplies its default.

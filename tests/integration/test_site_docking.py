@@ -7,6 +7,7 @@ from rdkit import Chem
 
 from discodock.cli import main
 from discodock.eval.site_metrics import dca
+from discodock.sampling.settings import DEFAULT_SITES
 
 from .conftest import EXAMPLES
 
@@ -28,7 +29,7 @@ def test_blind_docking_goes_through_the_predicted_sites(tmp_path):
     assert info["pocket_center"] is None and info["blind_mode"] == "sites"
     assert info["checkpoint"] == str(DEFAULT_WEIGHTS) and info["site_predictor"] == str(WEIGHTS)
     sites = info["sites"]
-    assert 1 <= len(sites) <= 3 and [s["rank"] for s in sites] == list(range(1, len(sites) + 1))
+    assert 1 <= len(sites) <= DEFAULT_SITES and [s["rank"] for s in sites] == list(range(1, len(sites) + 1))
     probs = [s["probability"] for s in sites]
     assert all(0 < p <= 1 for p in probs) and sum(probs) <= 1.0 + 1e-6
     assert probs == sorted(probs, reverse=True)
