@@ -46,7 +46,8 @@ def read_poses(path: Path) -> list[dict]:
         if mol is None:
             continue
         props = mol.GetPropsAsDict()
-        pose = {k: props[k] for k in ("site", "site_probability", "vina_score", "rmsd")}
+        pose = {k: props[k] for k in ("site", "site_probability", "rmsd")}
+        pose["vina_score"] = props.get("vina_score", math.inf)  # none for a ligand Vina cannot type (boron)
         pose["centroid"] = mol.GetConformer().GetPositions().mean(0)
         poses.append(pose)
     return poses
