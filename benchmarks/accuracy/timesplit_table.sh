@@ -10,9 +10,10 @@
 # discodock rows: the default blind route (the shipped site predictor, then the shipped pocket pipeline with its
 # own defaults in each of the 4 most likely sites, poses ranked together by Vina score); the shipped
 # whole-receptor blind weights with latents from the AR prior, and with oracle latents (from the crystal pose,
-# the paper's upper bound); and the blind m = 0 model (same config, data and steps, no latents). Vina blind costs about a minute per complex on one thread (median 59 s over the 301), some up
-# to 38 min; every method gets at most 60 min of wall time per complex (--timeout), over which the complex
-# counts as a miss: a few time-split ligands have 50 rotatable bonds and 170 heavy atoms.
+# the paper's upper bound); and the blind m = 0 model (same config, data and steps, no latents). Vina blind
+# costs about a minute per complex on one thread (median 59 s over the 301), some up to 38 min; every method
+# gets at most 60 min of wall time per complex (--timeout), over which the complex counts as a miss: a few
+# time-split ligands have 50 rotatable bonds and 170 heavy atoms.
 set -euo pipefail
 N=${1:-301}
 OUT=${2:-runs/bench_timesplit_blind}

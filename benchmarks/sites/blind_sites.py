@@ -14,8 +14,8 @@ with seed + i), so one run with the largest k answers every smaller k. Complexes
     discodock benchmark --method discodock --data DIRS --ids data/splits/val_pocket.txt --limit 80 --sites 4 \\
         --out runs/blind_sites_val --seed 0 --workers 1 --threads 1 --timeout 60
     python benchmarks/sites/blind_sites.py runs/blind_sites_val
-    python benchmarks/sites/blind_sites.py runs/bench_timesplit_blind --label discodock-prior-blind-sites3 \
-        --sites-table docs/benchmarks/site_finding_timesplit301/sites.jsonl.gz
+    python benchmarks/sites/blind_sites.py runs/bench_timesplit_blind --label discodock-prior-blind-sites4 \
+        --sites-table docs/benchmarks/timesplit301_blind/sites_predicted.jsonl.gz
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def why_missed(pools: dict, sites_table: Path, k: int) -> None:
 
     import numpy as np
 
+    from discodock.eval.site_metrics import dca
+
     table = {}
     with (gzip.open(sites_table, "rt") if sites_table.suffix == ".gz" else open(sites_table)) as fh:
         for line in fh:
@@ -77,7 +79,7 @@ def why_missed(pools: dict, sites_table: Path, k: int) -> None:
             continue
         top = min(kept, key=RANKINGS["vina"])
         ligand, centres = np.asarray(row["ligand"]), np.asarray(row["centers"][:k])
-        right = [float(np.linalg.norm(ligand - c, axis=1).min()) < 4.0 for c in centres]
+        right = [dca(c, ligand) < 4.0 for c in centres]
         near.append(float(np.linalg.norm(top["centroid"] - centres[top["site"] - 1])))
         if top["rmsd"] < 2.0:
             counts["top-1 < 2 A"] += 1
