@@ -166,7 +166,11 @@ class ScoreNetConfig(TrunkConfig):
     the trunk's few pseudo-vector channels, and the torsion loss did not fall. ``tor_fourier``: the torsion
     score also gets ``c + sum_k a_k cos(k phi) + b_k sin(k phi)``, k = 1..tor_fourier, where phi is the bond's
     dihedral angle and the coefficients come from the bond's invariant features: the derivative of a
-    torsion potential whose shape the chemistry and the pocket set (0: no such term).
+    torsion potential whose shape the chemistry and the pocket set (0: no such term). ``contact_pull``
+    (contact latents only): the translation and rotation scores also get learned gains times the vector
+    from the picked ligand atom to the picked residue's side-chain centroid, and times the torque that
+    vector exerts about the ligand centre, so a contact latent can say how to move and turn the ligand
+    without a detour through the trunk's message passing.
     """
 
     num_layers: int = 4
@@ -175,6 +179,7 @@ class ScoreNetConfig(TrunkConfig):
     tor_radius: float = 5.0
     tor_edge_lmax: int = 2
     tor_fourier: int = 3
+    contact_pull: bool = False
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -218,6 +223,12 @@ class ModelConfig:
     score: ScoreNetConfig = field(default_factory=ScoreNetConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     prior: PriorConfig = field(default_factory=PriorConfig)
+
+    def __post_init__(self) -> None:
+        contact = self.latent.active and self.latent.mode == "pointer" and self.latent.pointer_targets == "contact"
+        if self.score.contact_pull and not contact:
+            raise ConfigError(None, "score.contact_pull needs contact latents (latent.mode: pointer, "
+                                    "pointer_targets: contact)")
 
 
 def preset_dir() -> Path:

@@ -98,6 +98,14 @@ class ScoreNet(nn.Module):
         # the vector from the ligand centre to the site, so "move toward the site" needs no detour
         # through the trunk's features.
         self.site_pull = mlp(sc.num_radial + cond_dim, ns, 1) if sc.site_features else None
+        # Contact latents (a ligand atom, a residue) say where one atom sits; these gains turn that into a
+        # move and a turn directly. The last layer starts at zero, so a warm start keeps the parent's scores.
+        self.contact_pull = None
+        if sc.contact_pull:
+            self.contact_rbf = GaussianSmearing(stop=sc.site_rbf_max, num_basis=sc.num_radial)
+            self.contact_pull = mlp(2 * sc.num_radial + cond_dim + ns, ns, 2)
+            nn.init.zeros_(self.contact_pull[-1].weight)
+            nn.init.zeros_(self.contact_pull[-1].bias)
 
         # Torsion head: neighbours -> rotatable-bond centre. The bond axis enters as Y_2, blind to its sign.
         self.tor_rbf = GaussianSmearing(stop=sc.tor_radius, num_basis=sc.num_radial)
@@ -147,6 +155,9 @@ class ScoreNet(nn.Module):
         tr, rot = self._center_head(out, cond)
         if self.site_pull is not None:
             tr = tr + self._site_pull(batch, out, cond, sigma["tr"])
+        if self.contact_pull is not None and lig_labels is not None:
+            d_tr, d_rot = self._contact_pull(batch, out, cond, lig_labels, rec_labels)
+            tr, rot = tr + d_tr / sigma["tr"][:, None], rot + d_rot
         tr = tr / sigma["tr"][:, None]
         rot = rot * torch.sqrt(self.rot_score_norm(sigma["rot"]) / 3.0).to(dtype)[:, None]
         tor = self._torsion_head(batch, out, cond, sigma["tor"])
@@ -177,6 +188,32 @@ class ScoreNet(nn.Module):
         d = site_centers(batch, dtype=dtype, device=out.lig_pos.device) - centre / count[:, None]
         gain = self.site_pull(torch.cat([self.trunk.site_rbf(d.norm(dim=1)), cond], dim=1))
         return gain * d / sigma_tr[:, None]
+
+    def _contact_pull(self, batch: HeteroData, out: TrunkOutput, cond: Tensor, lig_labels: Tensor,
+                      rec_labels: Tensor) -> tuple[Tensor, Tensor]:
+        """([B, 3], [B, 3]): gain_tr * d and gain_rot * (r x d) / max(|r| |d|, 1 A^2), with d the vector from the
+        picked ligand atom to the picked residue's side-chain centroid and r the atom's offset from the ligand
+        centre. Labels are one-hots (straight-through, so the encoder learns from this too); a dropped example
+        has zero labels and so gets nothing."""
+        b, ns = out.num_graphs, self.cfg.score.ns
+        dtype, device = out.lig_pos.dtype, out.lig_pos.device
+        lig_b, rec_b = out.lig_batch, out.rec_batch
+        pick_lig, pick_rec = lig_labels[:, :1], rec_labels[:, 1:2]
+        rec = batch[K.RECEPTOR]
+        rec_pos = (rec[K.SC_POS] if K.SC_POS in rec else rec[K.POS]).to(dtype)
+        count = torch.bincount(lig_b, minlength=b).clamp_min(1).to(dtype)
+        centre = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, lig_b, out.lig_pos) / count[:, None]
+        atom = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, lig_b, pick_lig * out.lig_pos)
+        residue = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, rec_b, pick_rec * rec_pos)
+        picked = pick_lig.new_zeros(b).index_add(0, lig_b, pick_lig[:, 0]) * pick_rec.new_zeros(b).index_add(
+            0, rec_b, pick_rec[:, 0])
+        d = (residue - atom) * picked[:, None]
+        r = (atom - centre) * picked[:, None]
+        scalars = torch.zeros(b, ns, dtype=dtype, device=device).index_add(0, lig_b, pick_lig * out.lig[:, :ns])
+        gain = self.contact_pull(torch.cat([self.contact_rbf(d.norm(dim=1)), self.center_rbf(r.norm(dim=1)), cond,
+                                            scalars], dim=1))
+        torque = torch.cross(r, d, dim=1) / (r.norm(dim=1) * d.norm(dim=1)).clamp_min(1.0)[:, None]
+        return gain[:, :1] * d, gain[:, 1:] * torque
 
     @staticmethod
     def _rescale(v: Tensor, scale: nn.Module, cond: Tensor) -> Tensor:

@@ -201,13 +201,19 @@ def train_score(
 
 def _init_score_models(models: DockingModels, path: str, cfg: DockingConfig, device: torch.device) -> None:
     """Warm start: copy the score net and encoder of another checkpoint (exported weights; a training state's
-    raw weights). The networks must match; diffusion and data settings may differ (pocket -> blind)."""
+    raw weights). The networks must match, except that this config may add the contact-pull head (which
+    starts at zero, so the warm start keeps the parent's scores); diffusion and data settings may differ
+    (pocket -> blind)."""
     src, src_cfg, _ = load_models(path, device=device)
-    if src_cfg.model != cfg.model:
+    added = cfg.model.score.contact_pull and not src_cfg.model.score.contact_pull
+    parent = dataclasses.replace(cfg.model, score=dataclasses.replace(cfg.model.score, contact_pull=False)) \
+        if added else cfg.model
+    if src_cfg.model != parent:
         raise ConfigError(path, "--init-from checkpoint has other networks than this config (model section differs)")
     for name in ("score", "encoder"):
         if getattr(src, name) is not None:  # an m = 0 model has no encoder (equal configs: neither has)
-            getattr(models, name).load_state_dict(getattr(src, name).state_dict())
+            missing, _ = getattr(models, name).load_state_dict(getattr(src, name).state_dict(), strict=not added)
+            assert all(k.startswith(("contact_pull.", "contact_rbf.")) for k in missing), missing
 
 
 def _restore_generator(generator: torch.Generator, state: dict[str, Any], *, seed: int, step: int) -> None:

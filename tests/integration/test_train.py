@@ -165,3 +165,23 @@ def test_init_from_warm_starts_a_model_without_latents(tmp_path, example_complex
     assert warm.encoder is None
     for k, v in src.score.state_dict().items():
         torch.testing.assert_close(v, warm.score.state_dict()[k], msg=k)
+
+
+def test_init_from_adds_the_contact_pull_head(tmp_path, example_complexes):
+    """A contact-latent model warm-starts a copy with the contact-pull head: the shared tensors are copied and
+    the new head starts at zero (so the parent's scores are kept), then learns."""
+    contact = {"model.latent.pointer_targets": "contact", "model.score.site_features": True}
+    parent = tiny_config(**{"train.steps": 1, **contact})
+    train_score(parent, example_complexes[:2], [], tmp_path / "parent", show_progress=False)
+    source = tmp_path / "parent" / "weights.pt"
+    child = tiny_config(**{"train.steps": 1, "train.lr": 0.0, "train.init_from": str(source),
+                           "model.score.contact_pull": True, **contact})
+    train_score(child, example_complexes[:2], [], tmp_path / "child", show_progress=False)
+    src, warm = load_models(source)[0], load_models(tmp_path / "child" / "weights.pt")[0]
+    for k, v in src.score.state_dict().items():
+        torch.testing.assert_close(v, warm.score.state_dict()[k], msg=k)
+    assert warm.score.contact_pull[-1].weight.abs().sum() == 0
+    trained = tiny_config(**{"train.steps": 4, "train.init_from": str(source), "model.score.contact_pull": True,
+                             **contact})
+    train_score(trained, example_complexes[:2], [], tmp_path / "trained", show_progress=False)
+    assert load_models(tmp_path / "trained" / "weights.pt")[0].score.contact_pull[-1].weight.abs().sum() > 0

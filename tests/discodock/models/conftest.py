@@ -54,7 +54,8 @@ def collate():
 
 @pytest.fixture
 def make_cfg():
-    """A tiny model config with the given latent mode (global: m=2 latents of k=4 codes)."""
+    """A tiny model config with the given latent mode (global: m=2 latents of k=4 codes; contact: the pointer
+    latents as a ligand atom and a residue)."""
     from discodock.models.config import load_model_config, with_latent
 
     def make(mode: str = "pointer", **score):
@@ -63,6 +64,8 @@ def make_cfg():
             cfg = with_latent(cfg, mode="global", m=2, k=4)
         elif mode == "none":
             cfg = with_latent(cfg, mode="none", m=0)
+        elif mode == "contact":  # m = 2 pointer latents as a contact: a ligand atom, then a residue
+            cfg = dataclasses.replace(cfg, latent=dataclasses.replace(cfg.latent, pointer_targets="contact"))
         if score:
             cfg = dataclasses.replace(cfg, score=dataclasses.replace(cfg.score, **score))
         return cfg

@@ -252,3 +252,57 @@ def test_site_aware_net_reads_the_site(complexes, collate, make_cfg):
             moved = net(batch, sigma=sigma)
         changed = not torch.allclose(out["tr"], moved["tr"], atol=1e-6)
         assert changed == should_change
+
+
+def contact_latents(cfg, batch, *, keep, seed=0):
+    """Contact latents: a random ligand atom, then a random residue of each complex."""
+    gen = torch.Generator().manual_seed(seed)
+    b = batch.num_graphs
+    n_lig = torch.bincount(batch[K.LIGAND].batch, minlength=b)
+    n_rec = torch.bincount(batch[K.RECEPTOR].batch, minlength=b)
+    atom = (torch.rand(b, generator=gen) * n_lig).long()
+    residue = n_lig + (torch.rand(b, generator=gen) * n_rec).long()
+    codes = codes_to_global(batch, torch.stack([atom, residue], dim=1))
+    return codes_to_latents(batch, codes, latent=cfg.latent, keep=torch.tensor(keep))
+
+
+def test_contact_pull(complexes, collate, make_cfg, as_dtype, move, rigid_motion):
+    """The contact-pull head: zero at the start (a warm start keeps the parent's scores), equivariant once
+    trained, moved by the picked pair, and silent for dropped examples."""
+    parent_cfg = make_cfg("contact", **SITE_AWARE)
+    cfg = make_cfg("contact", contact_pull=True, **SITE_AWARE)
+    torch.manual_seed(0)
+    parent = ScoreNet(parent_cfg).double().eval()
+    net = ScoreNet(cfg).double().eval()
+    missing, unexpected = net.load_state_dict(parent.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith(("contact_pull.", "contact_rbf.")) for k in missing)
+    batch = as_dtype(collate(complexes), torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    batch[K.LIGAND][K.POS] = batch[K.LIGAND][K.POS] + torch.randn(3, generator=gen, dtype=torch.float64)
+    latents = in_dtype(contact_latents(cfg, batch, keep=[True, False]), torch.float64)
+    sigma = sigma_for(2, torch.float64)
+    with torch.no_grad():
+        start, before = net(batch, sigma=sigma, latents=latents), parent(batch, sigma=sigma, latents=latents)
+    for key in ("tr", "rot", "tor"):
+        torch.testing.assert_close(start[key], before[key])
+
+    torch.nn.init.normal_(net.contact_pull[-1].weight, std=0.5)  # as if trained
+    rot, shift = rigid_motion(3)
+    other = in_dtype(contact_latents(cfg, batch, keep=[True, False], seed=5), torch.float64)
+    with torch.no_grad():
+        out = net(batch, sigma=sigma, latents=latents)
+        moved = net(move(batch, rot, shift), sigma=sigma, latents=latents)
+        swapped = net(batch, sigma=sigma, latents=other)
+    torch.testing.assert_close(moved["tr"], out["tr"] @ rot.T, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(moved["rot"], out["rot"] @ rot.T, atol=1e-6, rtol=1e-6)
+    for key in ("tr", "rot"):
+        assert (out[key][0] - before[key][0]).abs().max() > 1e-3  # the kept example hears its contact
+        torch.testing.assert_close(out[key][1], before[key][1])  # the dropped one does not
+        assert (out[key][0] - swapped[key][0]).abs().max() > 1e-3  # another pair, another push
+
+
+def test_contact_pull_needs_contact_latents(make_cfg):
+    from discodock.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="contact_pull needs contact latents"):
+        make_cfg("pointer", contact_pull=True)
