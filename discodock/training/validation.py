@@ -11,12 +11,14 @@ from discodock.training.score import score_predictions
 from discodock.training.views import make_batch
 
 
-def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int, batch_size: int = 8):
+def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int, batch_size: int = 8,
+                p_drop: float = 0.0):
     """Score ``complexes`` at diffusion time ``t_val`` on ``repeats`` seeded noise draws each.
 
     Returns ``(err, zero, size)``: per component, the per-complex sums of ``||pred - target||^2 / score_norm``
     and of ``||target||^2 / score_norm`` ([n] float64, so a bootstrap can resample complexes), and the ratio
-    |pred| / |target| over all items."""
+    |pred| / |target| over all items. ``p_drop`` 1 scores without latents (the null latents) on the same
+    draws: the latents have their own generator."""
     gen = torch.Generator().manual_seed(seed)
     latent_gen = torch.Generator().manual_seed(seed + 1)
     n = len(complexes)
@@ -30,7 +32,7 @@ def score_draws(models, cfg, complexes, t_val: float, *, repeats: int, seed: int
             t = torch.full((len(items),), float(t_val))
             with torch.no_grad():
                 pred, target, sigma = score_predictions(
-                    models, batch, cfg, gen, t=t, p_drop=0.0, latent_generator=latent_gen
+                    models, batch, cfg, gen, t=t, p_drop=p_drop, latent_generator=latent_gen
                 )
             pose = Pose.from_complex(batch)
             for comp in COMPONENTS:

@@ -185,3 +185,26 @@ def test_init_from_adds_the_contact_pull_head(tmp_path, example_complexes):
                              **contact})
     train_score(trained, example_complexes[:2], [], tmp_path / "trained", show_progress=False)
     assert load_models(tmp_path / "trained" / "weights.pt")[0].score.contact_pull[-1].weight.abs().sum() > 0
+
+
+def test_score_draws_without_latents_ignore_the_encoder(example_complexes):
+    """The latent ablation of benchmarks/diagnostics/val_loss.py: with p_drop = 1 the scores do not depend on
+    the encoder (the null latents), with p_drop = 0 they do; the noise draws are the same either way."""
+    from discodock.models.bundle import DockingModels
+    from discodock.training.validation import score_draws
+
+    torch.manual_seed(0)
+    cfg = tiny_config()
+    models = DockingModels(cfg.model).eval()
+    kw = dict(repeats=1, seed=3, batch_size=2)
+    with_latents = score_draws(models, cfg, example_complexes[:2], 0.7, **kw)
+    dropped = score_draws(models, cfg, example_complexes[:2], 0.7, p_drop=1.0, **kw)
+    with torch.no_grad():
+        for p in models.encoder.parameters():
+            p.add_(torch.randn_like(p))
+    changed = score_draws(models, cfg, example_complexes[:2], 0.7, **kw)
+    dropped_again = score_draws(models, cfg, example_complexes[:2], 0.7, p_drop=1.0, **kw)
+    for c in ("tr", "rot", "tor"):
+        torch.testing.assert_close(dropped[1][c], with_latents[1][c])  # same draws: same targets
+        torch.testing.assert_close(dropped_again[0][c], dropped[0][c])
+    assert any(not torch.allclose(changed[0][c], with_latents[0][c]) for c in ("tr", "rot", "tor"))
