@@ -95,13 +95,7 @@ def main() -> int:
         boot = torch.Generator().manual_seed(args.seed)
         idx = torch.randint(n_complexes, (args.bootstrap, n_complexes), generator=boot)
         for path, step, t_val, _, err, zero in rows[len(args.times):]:
-            err0, zero0 = first[t_val]
-            cells = []
-            for c in err:
-                diff = unexplained_fraction(err[c], zero[c]) - unexplained_fraction(err0[c], zero0[c])
-                d = unexplained_fraction(err[c], zero[c], idx) - unexplained_fraction(err0[c], zero0[c], idx)
-                lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
-                cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+            cells = _paired_change((err, zero), first[t_val], idx)
             print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
     if args.latent_ablation:
         _latent_ablation(args, rows, val_sets)
@@ -131,13 +125,21 @@ def _latent_ablation(args: argparse.Namespace, rows, val_sets) -> None:
                                      p_drop=1.0)
         n = len(next(iter(err.values())))
         idx = torch.randint(n, (args.bootstrap, n), generator=boot)
-        cells = []
-        for c in err:
-            diff = unexplained_fraction(err0[c], zero0[c]) - unexplained_fraction(err[c], zero[c])
-            d = unexplained_fraction(err0[c], zero0[c], idx) - unexplained_fraction(err[c], zero[c], idx)
-            lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
-            cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        cells = _paired_change((err0, zero0), (err, zero), idx)
         print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
+
+
+def _paired_change(a, b, idx: torch.Tensor) -> list[str]:
+    """Per component, the unexplained fraction of scores ``a`` minus that of ``b`` (each ``(err, zero)`` on the
+    same draws) with its 95% interval over the bootstrap resamples ``idx``, as table cells."""
+    (err_a, zero_a), (err_b, zero_b) = a, b
+    cells = []
+    for c in err_a:
+        diff = unexplained_fraction(err_a[c], zero_a[c]) - unexplained_fraction(err_b[c], zero_b[c])
+        d = unexplained_fraction(err_a[c], zero_a[c], idx) - unexplained_fraction(err_b[c], zero_b[c], idx)
+        lo, hi = torch.quantile(d, torch.tensor([0.025, 0.975], dtype=d.dtype)).tolist()
+        cells.append(f"{float(diff):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    return cells
 
 
 def load_for_scoring(path: str | Path):
