@@ -65,7 +65,8 @@ def measure(mol, crystal, positions: torch.Tensor) -> dict:
             "centroid_error": [float(e) for e in (positions.mean(1) - centre).norm(dim=1)]}
 
 
-def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, samples: int, seed: int) -> dict:
+def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, samples: int, seed: int,
+                prior_temperature: float | None = None) -> dict:
     from discodock.data.cache import CONFORMER_POS
     from discodock.data.parsing import load_ligand
     from discodock.eval.runner import fresh_ligand
@@ -84,7 +85,8 @@ def run_complex(docker, cid: str, protein: Path, ligand_file: Path, methods, sam
         else:
             gen = torch.Generator(device=docker.device).manual_seed(seed)
             torch.manual_seed(seed)
-            pos = docker.sample(data, settings=DockSettings(samples=samples, latents=method), generator=gen)
+            pos = docker.sample(data, settings=DockSettings(samples=samples, latents=method,
+                                                            prior_temperature=prior_temperature), generator=gen)
         out[method] = measure(data["mol"], crystal, pos) | {"seconds": time.perf_counter() - t0}
     return out
 
@@ -170,6 +172,8 @@ def main() -> int:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--prior-temperature", type=float, default=None,
+                   help="AR prior temperature for the prior method (< 1 sharpens; default: the checkpoint's)")
     args = p.parse_args()
     ids, found, missing, out, docker = start_run(args, threads=args.threads)
     log = out / "per_complex.jsonl"
@@ -178,7 +182,7 @@ def main() -> int:
     methods = [m for m in args.methods if m != "oracle" or docker.models.encoder is not None]
     run_resumable(ids, found, done, rows, log,
                   run=lambda cid, protein, ligand: run_complex(docker, cid, protein, ligand, methods, args.samples,
-                                                               args.seed),
+                                                               args.seed, args.prior_temperature),
                   describe=lambda row: ", ".join(f"{m} best {min(row[m]['rmsd']):.2f} A" for m in methods))
     if missing:
         print(f"not found: {', '.join(missing)}", file=sys.stderr)
