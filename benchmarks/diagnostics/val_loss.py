@@ -58,7 +58,15 @@ def main() -> int:
     from discodock.training.data import featurization_for, load_training_complexes
 
     rows = []
+    dropped = {}  # (checkpoint, t) -> (err, zero) without latents, for --latent-ablation
     val_sets = {}  # per featurisation: checkpoints with and without receptor atoms need their own graphs
+
+    def val_set(cfg):
+        key = featurization_for(cfg).key()
+        if key not in val_sets:
+            val_sets[key] = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
+        return val_sets[key]
+
     for path in args.checkpoints:
         models, cfg, ckpt = load_for_scoring(path)
         for t_val in args.times:
@@ -66,15 +74,14 @@ def main() -> int:
             if kept is not None and kept.is_file():
                 err, zero, size = torch.load(kept, weights_only=True)
             else:
-                key = featurization_for(cfg).key()
-                if key not in val_sets:
-                    val_sets[key] = load_training_complexes(args.data, args.ids, cfg, cache=args.cache,
-                                                            progress_bar=False)
-                err, zero, size = score_draws(models, cfg, val_sets[key], t_val, repeats=args.repeats,
+                err, zero, size = score_draws(models, cfg, val_set(cfg), t_val, repeats=args.repeats,
                                               seed=args.seed)
                 if kept is not None:
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     torch.save((err, zero, size), kept)
+            if args.latent_ablation and models.encoder is not None:
+                dropped[path, t_val] = score_draws(models, cfg, val_set(cfg), t_val, repeats=args.repeats,
+                                                   seed=args.seed, p_drop=1.0)[:2]
             rows.append((path, int(ckpt["step"]), t_val, {
                 c: (float(unexplained_fraction(err[c], zero[c])), size[c]) for c in err
             }, err, zero))
@@ -98,34 +105,26 @@ def main() -> int:
             cells = _paired_change((err, zero), first[t_val], idx)
             print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
     if args.latent_ablation:
-        _latent_ablation(args, rows, val_sets)
+        _latent_ablation(args, rows, dropped)
     if args.plot:
         _plot([(Path(path).parent.name, step, t_val, res) for path, step, t_val, res, _, _ in rows], args.plot)
     return 0
 
 
-def _latent_ablation(args: argparse.Namespace, rows, val_sets) -> None:
-    """Per checkpoint with an encoder and t: unexplained fraction without latents minus with them, on the same draws
-    (positive: the latents help), with a 95% paired-bootstrap interval over complexes."""
-    from discodock.training.data import featurization_for, load_training_complexes
-
+def _latent_ablation(args: argparse.Namespace, rows, dropped: dict) -> None:
+    """Per checkpoint with an encoder and t: unexplained fraction without latents (``dropped``) minus with them, on
+    the same draws (positive: the latents help), with a 95% paired-bootstrap interval over complexes."""
     print("\nwhat the latents explain: unexplained fraction without latents minus with them, same draws "
           "[95% interval, paired bootstrap over complexes]")
     print("| checkpoint | step | t | translation | rotation | torsion |")
     print("|---|---|---|---|---|---|")
     boot = torch.Generator().manual_seed(args.seed)
     for path, step, t_val, _, err, zero in rows:
-        models, cfg, _ = load_for_scoring(path)
-        if models.encoder is None:
+        if (path, t_val) not in dropped:
             continue
-        key = featurization_for(cfg).key()
-        if key not in val_sets:
-            val_sets[key] = load_training_complexes(args.data, args.ids, cfg, cache=args.cache, progress_bar=False)
-        err0, zero0, _ = score_draws(models, cfg, val_sets[key], t_val, repeats=args.repeats, seed=args.seed,
-                                     p_drop=1.0)
         n = len(next(iter(err.values())))
         idx = torch.randint(n, (args.bootstrap, n), generator=boot)
-        cells = _paired_change((err0, zero0), (err, zero), idx)
+        cells = _paired_change(dropped[path, t_val], (err, zero), idx)
         print(f"| {path} | {step} | {t_val:g} | {' | '.join(cells)} |")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+from disco_core.latents import segment_mean, segment_sum
 from e3nn import o3
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
@@ -196,20 +197,17 @@ class ScoreNet(nn.Module):
         centre. Labels are one-hots (straight-through, so the encoder learns from this too); a dropped example
         has zero labels and so gets nothing."""
         b, ns = out.num_graphs, self.cfg.score.ns
-        dtype, device = out.lig_pos.dtype, out.lig_pos.device
         lig_b, rec_b = out.lig_batch, out.rec_batch
         pick_lig, pick_rec = lig_labels[:, :1], rec_labels[:, 1:2]
         rec = batch[K.RECEPTOR]
-        rec_pos = (rec[K.SC_POS] if K.SC_POS in rec else rec[K.POS]).to(dtype)
-        count = torch.bincount(lig_b, minlength=b).clamp_min(1).to(dtype)
-        centre = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, lig_b, out.lig_pos) / count[:, None]
-        atom = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, lig_b, pick_lig * out.lig_pos)
-        residue = torch.zeros(b, 3, dtype=dtype, device=device).index_add(0, rec_b, pick_rec * rec_pos)
-        picked = pick_lig.new_zeros(b).index_add(0, lig_b, pick_lig[:, 0]) * pick_rec.new_zeros(b).index_add(
-            0, rec_b, pick_rec[:, 0])
+        rec_pos = (rec[K.SC_POS] if K.SC_POS in rec else rec[K.POS]).to(out.lig_pos.dtype)
+        centre = segment_mean(out.lig_pos, lig_b, b)
+        atom = segment_sum(pick_lig * out.lig_pos, lig_b, b)
+        residue = segment_sum(pick_rec * rec_pos, rec_b, b)
+        picked = segment_sum(pick_lig[:, 0], lig_b, b) * segment_sum(pick_rec[:, 0], rec_b, b)
         d = (residue - atom) * picked[:, None]
         r = (atom - centre) * picked[:, None]
-        scalars = torch.zeros(b, ns, dtype=dtype, device=device).index_add(0, lig_b, pick_lig * out.lig[:, :ns])
+        scalars = segment_sum(pick_lig * out.lig[:, :ns], lig_b, b)
         gain = self.contact_pull(torch.cat([self.contact_rbf(d.norm(dim=1)), self.center_rbf(r.norm(dim=1)), cond,
                                             scalars], dim=1))
         torque = torch.cross(r, d, dim=1) / (r.norm(dim=1) * d.norm(dim=1)).clamp_min(1.0)[:, None]
