@@ -153,24 +153,23 @@ class ScoreNet(nn.Module):
             batch, lig_pos=lig_pos, cross_cutoff=cutoff, cond=cond,
             lig_labels=lig_labels, rec_labels=rec_labels, shift=shift,
         )
-        tr, rot = self._center_head(out, cond)
+        # One ligand centre for the three heads that need it.
+        centre = segment_mean(out.lig_pos, out.lig_batch, b)
+        tr, rot = self._center_head(out, cond, centre)
         if self.site_pull is not None:
-            tr = tr + self._site_pull(batch, out, cond, sigma["tr"])
+            tr = tr + self._site_pull(batch, out, cond, sigma["tr"], centre)
         if self.contact_pull is not None and lig_labels is not None:
-            d_tr, d_rot = self._contact_pull(batch, out, cond, lig_labels, rec_labels)
+            d_tr, d_rot = self._contact_pull(batch, out, cond, lig_labels, rec_labels, centre)
             tr, rot = tr + d_tr / sigma["tr"][:, None], rot + d_rot
         tr = tr / sigma["tr"][:, None]
         rot = rot * torch.sqrt(self.rot_score_norm(sigma["rot"]) / 3.0).to(dtype)[:, None]
         tor = self._torsion_head(batch, out, cond, sigma["tor"])
         return {"tr": tr, "rot": rot, "tor": tor}
 
-    def _center_head(self, out: TrunkOutput, cond: Tensor) -> tuple[Tensor, Tensor]:
+    def _center_head(self, out: TrunkOutput, cond: Tensor, centre: Tensor) -> tuple[Tensor, Tensor]:
         b = out.num_graphs
         ns = self.cfg.score.ns
         lig_b = out.lig_batch
-        count = torch.bincount(lig_b, minlength=b).clamp_min(1).to(out.lig_pos.dtype)
-        centre = torch.zeros(b, 3, dtype=out.lig_pos.dtype, device=out.lig_pos.device).index_add(0, lig_b, out.lig_pos)
-        centre = centre / count[:, None]
         edges = torch.stack([torch.arange(lig_b.numel(), device=lig_b.device), lig_b])
         vec = out.lig_pos - centre[lig_b]
         sh = o3.spherical_harmonics(self.trunk.sh_irreps, vec, normalize=True, normalization="component")
@@ -179,19 +178,17 @@ class ScoreNet(nn.Module):
         v = self.center_conv(out.lig, edges, sh, feat, b)
         return self._rescale(v[:, :3], self.tr_scale, cond), self._rescale(v[:, 3:6], self.rot_scale, cond)
 
-    def _site_pull(self, batch: HeteroData, out: TrunkOutput, cond: Tensor, sigma_tr: Tensor) -> Tensor:
+    def _site_pull(self, batch: HeteroData, out: TrunkOutput, cond: Tensor, sigma_tr: Tensor,
+                   centre: Tensor) -> Tensor:
         """[B, 3]: gain(|d|, sigma) * d / sigma_tr, d = site - ligand centre (the score's 1/sigma is applied by
         the caller, so this term alone can express the Gaussian target d / sigma^2)."""
-        b = out.num_graphs
         dtype = out.lig_pos.dtype
-        count = torch.bincount(out.lig_batch, minlength=b).clamp_min(1).to(dtype)
-        centre = torch.zeros(b, 3, dtype=dtype, device=out.lig_pos.device).index_add(0, out.lig_batch, out.lig_pos)
-        d = site_centers(batch, dtype=dtype, device=out.lig_pos.device) - centre / count[:, None]
+        d = site_centers(batch, dtype=dtype, device=out.lig_pos.device) - centre
         gain = self.site_pull(torch.cat([self.trunk.site_rbf(d.norm(dim=1)), cond], dim=1))
         return gain * d / sigma_tr[:, None]
 
     def _contact_pull(self, batch: HeteroData, out: TrunkOutput, cond: Tensor, lig_labels: Tensor,
-                      rec_labels: Tensor) -> tuple[Tensor, Tensor]:
+                      rec_labels: Tensor, centre: Tensor) -> tuple[Tensor, Tensor]:
         """([B, 3], [B, 3]): gain_tr * d and gain_rot * (r x d) / max(|r| |d|, 1 A^2), with d the vector from the
         picked ligand atom to the picked residue's side-chain centroid and r the atom's offset from the ligand
         centre. Labels are one-hots (straight-through, so the encoder learns from this too); a dropped example
@@ -201,7 +198,6 @@ class ScoreNet(nn.Module):
         pick_lig, pick_rec = lig_labels[:, :1], rec_labels[:, 1:2]
         rec = batch[K.RECEPTOR]
         rec_pos = (rec[K.SC_POS] if K.SC_POS in rec else rec[K.POS]).to(out.lig_pos.dtype)
-        centre = segment_mean(out.lig_pos, lig_b, b)
         atom = segment_sum(pick_lig * out.lig_pos, lig_b, b)
         residue = segment_sum(pick_rec * rec_pos, rec_b, b)
         picked = segment_sum(pick_lig[:, 0], lig_b, b) * segment_sum(pick_rec[:, 0], rec_b, b)
