@@ -8,6 +8,7 @@ stereocentres are fixed to one isomer, and each such decision travels with the m
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 import re
@@ -146,6 +147,19 @@ def _largest_organic_fragment(mol: Chem.Mol, source, warnings: list[str]) -> Che
     return best
 
 
+_MAX_ISOMERS_TRIED = 16
+
+
+def _embeds_quickly(mol: Chem.Mol) -> bool:
+    from rdkit.Chem import AllChem
+
+    params = AllChem.ETKDGv3()
+    params.randomSeed = 0
+    params.maxIterations = 10
+    with rdBase.BlockLogs():
+        return AllChem.EmbedMolecule(Chem.AddHs(mol), params) >= 0
+
+
 def _fix_undefined_stereo(mol: Chem.Mol, warnings: list[str]) -> Chem.Mol:
     """A molecule without 3D coordinates may leave stereocentres undefined; the conformer generator would then
     pick one at random per seed. Pick one isomer deterministically instead and say which."""
@@ -158,11 +172,16 @@ def _fix_undefined_stereo(mol: Chem.Mol, warnings: list[str]) -> Chem.Mol:
     bonds = [b for b in mol.GetBonds() if b.GetStereo() == Chem.BondStereo.STEREOANY]
     if not centres and not bonds:
         return mol
-    options = StereoEnumerationOptions(onlyUnassigned=True, maxIsomers=1, unique=True, rand=None)
+    options = StereoEnumerationOptions(onlyUnassigned=True, unique=True, rand=None)
     try:
-        isomer = next(iter(EnumerateStereoisomers(mol, options=options)))
+        isomers = list(itertools.islice(EnumerateStereoisomers(mol, options=options), _MAX_ISOMERS_TRIED))
     except Exception:  # RDKit could not enumerate: keep the molecule, the conformer decides
         return mol
+    if not isomers:
+        return mol
+    # The first isomer that embeds: an arbitrary choice at an adamantane's bridgeheads can be a cage that cannot
+    # exist, on which the conformer generator would fail (slowly). A few ETKDG iterations tell (~50 ms).
+    isomer = next((m for m in isomers if _embeds_quickly(m)), isomers[0])
     what = f"{len(centres)} stereocentre(s)" + (f" and {len(bonds)} double bond(s)" if bonds else "")
     warnings.append(f"undefined stereo ({what}); docked one isomer, {Chem.MolToSmiles(isomer)}: give the stereo "
                     "in the input to choose another")

@@ -122,6 +122,18 @@ def test_undefined_stereo_is_one_deterministic_isomer():
     assert ligand_warnings(load_ligand("C[C@H](N)[C@@H](F)CO")) == []  # given stereo is kept, no warning
 
 
+def test_undefined_stereo_picks_an_isomer_that_embeds():
+    """An adamantyl amide (a DUD-E decoy): its bridgeheads read as undefined stereocentres, and the first isomer
+    in enumeration order is a cage that cannot exist; the one picked must embed."""
+    from discodock.data.conformers import generate_conformer
+
+    smiles = "c1cc(ccc1C(=O)N2CCCC2)NC(=O)CCNC(=O)NC34CC5CC(C3)CC(C5)C4"
+    mol = load_ligand(smiles)
+    assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(load_ligand(smiles))  # still deterministic
+    assert "undefined stereo (4 stereocentre(s))" in ligand_warnings(mol)[0]
+    assert generate_conformer(mol, seed=0).GetConformer().Is3D()
+
+
 def test_macrocycle_ring_bonds_are_not_torsions():
     mol = load_ligand("O=C1CCCCCCCCCCCCO1.CCO")  # a 14-membered lactone (with ethanol as solvent)
     assert mol.GetNumAtoms() == 15
