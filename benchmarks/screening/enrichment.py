@@ -10,9 +10,10 @@ actives and decoys are not. This is test data: nothing here is tuned on it.
 Per target: 20 actives and 200 decoys drawn with a fixed seed (the same molecules for every method), docked
 into the site of the crystal ligand (``--autobox-ligand``). Methods: ``discodock screen`` with default
 settings, ranked by the best Vina score after refinement and (when the weights have a confidence model) by
-confidence; AutoDock Vina alone (exhaustiveness 8, the same box, maps computed once, one thread); and, with no docking, ligand size alone (heavy-atom
-count, larger first: docking scores favour big ligands, and DUD-E's decoys are matched on size). Metrics: ROC
-AUC, BEDROC (alpha 20), EF at 5% with the maximum possible EF beside it. Ligands that fail rank last.
+confidence; AutoDock Vina alone (exhaustiveness 8, the same box, maps computed once, one thread); and, with no
+docking, ligand size alone (heavy-atom count, larger first: docking scores favour big ligands, and DUD-E's
+decoys are matched on size). Metrics: ROC AUC, BEDROC (alpha 20), EF at 5% with the maximum possible EF beside
+it. Ligands that fail rank last.
 
 Resumable: discodock runs go through the screen journal (``WORK/<target>/discodock``) and Vina results to a
 journal of their own (``WORK/<target>/vina.jsonl``); re-running the same command continues where it stopped.
