@@ -69,15 +69,17 @@ def make_library(target: str, path: Path) -> dict[str, int]:
     return labels
 
 
-def run_discodock(target: str, lib: Path, out: Path) -> None:
+def run_discodock(target: str, lib: Path, out: Path, *, retry_errors: bool = False) -> None:
     protein, ref = _site(target)
     cmd = [sys.executable, "-m", "discodock.cli", "screen", "--protein", str(protein), "--autobox-ligand", str(ref),
            "--ligands", str(lib), "--out", str(out), "--quiet", "--device", "cpu", "--seed", "0"]
+    if retry_errors:
+        cmd.append("--retry-errors")
     proc = subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True)
     print(f"  discodock {target}: {proc.stdout.strip() or proc.stderr.strip()}", flush=True)
 
 
-def run_vina(target: str, lib: Path, journal_path: Path) -> None:
+def run_vina(target: str, lib: Path, journal_path: Path, *, retry_errors: bool = False) -> None:
     sys.path.insert(0, str(REPO))
     from discodock.data.conformers import generate_conformer
     from discodock.data.parsing import load_ligand
@@ -90,7 +92,7 @@ def run_vina(target: str, lib: Path, journal_path: Path) -> None:
 
     protein, ref = _site(target)
     journal = Journal(journal_path, key="ligand_id")
-    done = journal.done()
+    done = {r["ligand_id"] for r in journal.records() if not retry_errors or r["error"] is None}
     vina = None
     for entry in read_library(lib):
         if entry.ligand_id in done:
@@ -129,6 +131,15 @@ def metrics(scores: dict[str, float | None], labels: dict[str, int], *, higher_i
             "scored": sum(scores.get(i) is not None for i in labels)}
 
 
+def _vina_scores(rows: list[dict]) -> dict[str, float | None]:
+    """A ligand's score from its latest row that has one (a retried error is replaced by the retry)."""
+    scores: dict[str, float | None] = {}
+    for r in rows:
+        if r["score"] is not None or scores.get(r["ligand_id"]) is None:
+            scores[r["ligand_id"]] = r["score"]
+    return scores
+
+
 def _library_smiles(path: Path) -> dict[str, str]:
     return {ln.split()[1]: ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()}
 
@@ -157,7 +168,7 @@ def report(work: Path, targets) -> None:
                                                         if r["status"] == "ok"}, False, len(rows)),
             ("discodock, confidence model", {r["ligand_id"]: r["confidence"] for r in rows
                                              if r["status"] == "ok" and r["confidence"] is not None}, True, len(rows)),
-            ("AutoDock Vina (exh. 8)", {r["ligand_id"]: r["score"] for r in vina_rows}, False, len(vina_ids)),
+            ("AutoDock Vina (exh. 8)", _vina_scores(vina_rows), False, len(vina_ids)),
             # No docking: how far ligand size alone goes (docking scores favour big ligands).
             ("heavy-atom count alone (no docking)", {i: float(_heavy_atoms(smi)) for i, smi in
                                                      _library_smiles(work / target / "library.smi").items()},
@@ -192,6 +203,8 @@ def main() -> None:
     ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--methods", nargs="+", default=["discodock", "vina"], choices=["discodock", "vina"])
     ap.add_argument("--report-only", action="store_true", help="print the table from what is finished")
+    ap.add_argument("--retry-errors", action="store_true",
+                    help="dock again, with both methods, the ligands that finished with an error")
     args = ap.parse_args()
     work = Path(args.workdir)
     if not args.report_only:
@@ -199,9 +212,9 @@ def main() -> None:
             lib = work / target / "library.smi"
             make_library(target, lib)
             if "discodock" in args.methods:
-                run_discodock(target, lib, work / target / "discodock")
+                run_discodock(target, lib, work / target / "discodock", retry_errors=args.retry_errors)
             if "vina" in args.methods:
-                run_vina(target, lib, work / target / "vina.jsonl")
+                run_vina(target, lib, work / target / "vina.jsonl", retry_errors=args.retry_errors)
                 print(f"  vina {target}: done", flush=True)
     report(work, args.targets)
 

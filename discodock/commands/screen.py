@@ -53,6 +53,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="prepare the receptor and parse every ligand of the shard; dock nothing, write nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar (batch systems)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="also dock again the ligands that finished with an error (after a timeout, a crash or a "
+                        "fixed input problem); each new row replaces the error row")
 
 
 def _positive(name: str, value, minimum: int = 1) -> None:
@@ -90,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)
     spec = spec_from_args(args)
     summary = run_shard(spec, library=args.ligands, out=args.out, shard=shard, workers=args.workers,
-                        dask_address=args.dask, quiet=args.quiet, dry_run=args.dry_run)
+                        dask_address=args.dask, quiet=args.quiet, dry_run=args.dry_run,
+                        retry_errors=args.retry_errors)
     if args.dry_run:
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"dry run {summary.shard}: {summary.owned} ligands read, {summary.ok} parse, {summary.errors} do not; "

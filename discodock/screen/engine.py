@@ -144,6 +144,11 @@ class SiteMapsVina:
         return [VinaPose(mol=p, score=float(e)) for p, e in zip(poses, energies)]
 
 
+class TimeLimitExpired(BaseException):
+    """The alarm of :func:`time_limit`. Not an ``Exception``, so that no ``except Exception`` in RDKit glue, the
+    sampler or Vina refinement swallows it and lets the ligand run on without a limit."""
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
     """Raise TimeoutError in the block after ``seconds`` (main thread of a process only; elsewhere, e.g. in a
@@ -151,14 +156,17 @@ def time_limit(seconds: float | None):
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
         return
+    message = f"ligand took longer than --timeout-s {seconds:g}"
 
     def _alarm(signum, frame):
-        raise TimeoutError(f"ligand took longer than --timeout-s {seconds:g}")
+        raise TimeLimitExpired(message)
 
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, float(seconds))
     try:
         yield
+    except TimeLimitExpired:
+        raise TimeoutError(message) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -269,7 +277,7 @@ class ScreenEngine:
                 blocks.append(pose_to_sdf_block(pose, rank))
             record.update(status="ok", poses=blocks,
                           warnings="; ".join(result.info.get("warnings", [])) or None)
-        except (InputError, TimeoutError) as err:
+        except (InputError, TimeoutError, TimeLimitExpired) as err:  # the last: an alarm as the block ended
             record["error"] = str(err)
         except Exception as err:  # one ligand breaking RDKit/Vina/the model must not stop the screen
             record["error"] = f"{type(err).__name__}: {' '.join(str(err).split())}"

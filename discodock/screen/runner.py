@@ -118,8 +118,9 @@ def _local_results(spec: ScreenSpec, todo: Iterable[LibraryEntry], workers: int,
 
 def run_shard(spec: ScreenSpec, *, library: str | Path, out: str | Path, shard: Shard, workers: int = 1,
               dask_address: str | None = None, quiet: bool = False, dry_run: bool = False,
-              compact_every: int = COMPACT_EVERY) -> ShardSummary:
-    """Dock the shard's unfinished ligands; returns what was done. Raises InputError before any work when the
+              compact_every: int = COMPACT_EVERY, retry_errors: bool = False) -> ShardSummary:
+    """Dock the shard's unfinished ligands (``retry_errors``: and those that finished with an error, whose new
+    rows replace the error rows); returns what was done. Raises InputError before any work when the
     receptor, site, library or output folder is unusable, or when the folder holds other settings."""
     from disco_core.training import progress
 
@@ -134,7 +135,7 @@ def run_shard(spec: ScreenSpec, *, library: str | Path, out: str | Path, shard: 
     shard_dir = out / shard.name
     shard_dir.mkdir(parents=True, exist_ok=True)
     compact(shard_dir)  # rows left in the journal by a killed run
-    done = finished_ids(shard_dir)
+    done = finished_ids(shard_dir, ok_only=retry_errors)
     owned = sum(1 for p in range(library_records(library)) if shard.owns(p))
     summary = ShardSummary(shard=shard.name, owned=owned, finished_before=len(done))
     stats: dict = {}

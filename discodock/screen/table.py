@@ -3,7 +3,8 @@
 A shard folder holds ``journal.jsonl`` (ligands finished since the last compaction), ``part-NNNNN.parquet``
 (one row per ligand) and ``poses-NNNNN.sdf.gz`` (the top poses, ligand ID and scores as SD properties).
 Compaction writes a part under a temporary name and renames it into place complete, then empties the
-journal; a kill in between leaves rows in both, and every reader keeps the first copy of a ligand ID.
+journal; a kill in between leaves rows in both, and every reader keeps one row per ligand ID (its first ok row,
+else its latest error: ``--retry-errors`` docks error rows again and the new attempt replaces them).
 """
 
 from __future__ import annotations
@@ -49,14 +50,22 @@ def parts(shard_dir: Path) -> list[Path]:
     return sorted(p for p in Path(shard_dir).glob("part-*.parquet") if PART_RE.search(p.name))
 
 
+def _row_key(r: dict) -> tuple:
+    """What makes two copies of a row the same row (a kill between compaction's rename and its clear)."""
+    return r["ligand_id"], r["status"], r["seconds"]
+
+
 def compact(shard_dir: str | Path) -> int:
     """Move the journal's records into a new Parquet part (+ poses file); returns how many rows moved."""
     shard_dir = Path(shard_dir)
     journal = Journal(shard_dir / JOURNAL, key="ligand_id")
-    have = {r for p in parts(shard_dir) for r in pq.read_table(p, columns=["ligand_id"]).column(0).to_pylist()}
-    records, seen = [], set(have)
+    compacted = [r for p in parts(shard_dir)
+                 for r in pq.read_table(p, columns=["ligand_id", "status", "seconds"]).to_pylist()]
+    have = {_row_key(r) for r in compacted}
+    final = {r["ligand_id"] for r in compacted if r["status"] == "ok"}
+    records, seen = [], set()
     for r in journal.records():
-        if r["ligand_id"] not in seen:
+        if r["ligand_id"] not in seen and r["ligand_id"] not in final and _row_key(r) not in have:
             seen.add(r["ligand_id"])
             records.append(r)
     if records:
@@ -78,22 +87,27 @@ def compact(shard_dir: str | Path) -> int:
 
 
 def shard_rows(shard_dir: str | Path) -> Iterator[dict]:
-    """Every finished ligand of a shard (parts, then journal), first copy of each ID only."""
+    """Every finished ligand of a shard (parts, then journal), one row per ID: its first ok row, else its
+    latest error (a ligand retried with ``--retry-errors`` has its error row replaced by the new attempt)."""
     shard_dir = Path(shard_dir)
-    seen: set[str] = set()
+    rows: dict[str, dict] = {}
+
+    def keep(r: dict) -> None:
+        old = rows.get(r["ligand_id"])
+        if old is None or old["status"] != "ok":
+            rows[r["ligand_id"]] = r
+
     for p in parts(shard_dir):
         for r in pq.read_table(p, schema=SCHEMA).to_pylist():
-            if r["ligand_id"] not in seen:
-                seen.add(r["ligand_id"])
-                yield r
+            keep(r)
     for r in Journal(shard_dir / JOURNAL, key="ligand_id").records():
-        if r["ligand_id"] not in seen:
-            seen.add(r["ligand_id"])
-            yield _row(r)
+        keep(_row(r))
+    yield from rows.values()
 
 
-def finished_ids(shard_dir: str | Path) -> set[str]:
-    return {r["ligand_id"] for r in shard_rows(shard_dir)}
+def finished_ids(shard_dir: str | Path, *, ok_only: bool = False) -> set[str]:
+    """IDs of the shard's finished ligands (``ok_only``: those that docked, leaving errors to retry)."""
+    return {r["ligand_id"] for r in shard_rows(shard_dir) if not ok_only or r["status"] == "ok"}
 
 
 def shard_dirs(out: str | Path) -> list[Path]:

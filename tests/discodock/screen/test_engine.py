@@ -51,6 +51,20 @@ def test_time_limit_interrupts_a_slow_ligand():
         pass
 
 
+def test_time_limit_is_not_swallowed_by_a_broad_except():
+    """Docking code has ``except Exception`` fallbacks (RDKit stereo enumeration, ...); the alarm must get past
+    them, or the ligand runs on with no limit."""
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError, match="--timeout-s"):
+        with time_limit(0.2):
+            try:
+                time.sleep(5)
+            except Exception:
+                pass
+            time.sleep(5)
+    assert time.perf_counter() - t0 < 2
+
+
 def test_manifest_records_the_checkpoints_defaults_resolved():
     """Options left out take the checkpoint's values, and the manifest records those values, so a run that
     names them explicitly resumes one that left them out (and a different value is still refused)."""

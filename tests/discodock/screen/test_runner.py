@@ -134,3 +134,29 @@ def test_the_default_search_screens_real_ligands(tmp_path):
     rows = [r for p in sorted((out / "shard-0-of-1").glob("part-*.parquet")) for r in pq.read_table(p).to_pylist()]
     assert sorted(r["ligand_id"] for r in rows) == ["paracetamol", "salicylic"]
     assert all(r["status"] == "ok" and r["vina_score"] < -3 for r in rows), rows
+
+
+def test_retry_errors_replaces_error_rows(tmp_path, capsys):
+    """Ligands that time out are error rows; a plain re-run leaves them, ``--retry-errors`` docks them again and
+    the new rows replace the errors (one row per ligand, poses for each)."""
+    lib = tmp_path / "lib.smi"
+    lib.write_text("CC(=O)Nc1ccc(O)cc1 paracetamol\nOC(=O)c1ccccc1O salicylic\nnot_a_smiles junk\n")
+    out = tmp_path / "screen"
+    assert main(_screen(lib, out, "--timeout-s", "0.001")) == 0
+    assert "0 docked, 3 errors this run" in capsys.readouterr().out
+    assert main(_screen(lib, out)) == 0
+    assert "0 docked, 0 errors this run" in capsys.readouterr().out  # errors are finished unless retried
+    assert main(_screen(lib, out, "--retry-errors")) == 0
+    assert "2 docked, 1 errors this run (" in capsys.readouterr().out
+    hits = tmp_path / "hits.parquet"
+    assert main(["screen-merge", str(out), "--out", str(hits), "--sdf", str(tmp_path / "hits.sdf")]) == 0
+    rows = {r["ligand_id"]: r for r in pq.read_table(hits).to_pylist()}
+    assert len(pq.read_table(hits)) == 3
+    assert rows["paracetamol"]["status"] == rows["salicylic"]["status"] == "ok"
+    assert "does not parse" in rows["junk"]["error"]  # still an error, with its new reason
+    from rdkit import Chem
+
+    titles = [m.GetProp("ligand_id") for m in Chem.SDMolSupplier(str(tmp_path / "hits.sdf"))]
+    assert sorted(set(titles)) == ["paracetamol", "salicylic"]
+    assert main(_screen(lib, out, "--retry-errors")) == 0  # nothing docked twice once ok
+    assert "0 docked, 1 errors this run" in capsys.readouterr().out
