@@ -1,9 +1,11 @@
-"""Write a training state small enough to commit: optimiser moments in float16, everything else as is.
+"""Write a training state small enough to commit: optimiser moments in bfloat16, everything else as is.
 
 The resumable states in ``checkpoints/<run>/last.pt`` live in git (no other store reaches the next machine), so
-each is kept under about 5 MB. Adam's moments are the largest part after the weights; float16 keeps their
-leading digits, and ``torch.optim.Optimizer.load_state_dict`` casts them back to the parameters' float32 on
-resume. The weights, the EMA, the sampler position and the generators are copied unchanged.
+each is kept small. Adam's moments are the largest part after the weights; bfloat16 keeps their leading digits
+and float32's exponent range (float16 flushed small second moments to zero: see
+``disco_core.training.optimizer_state``), and ``torch.optim.Optimizer.load_state_dict`` casts them back to the
+parameters' float32 on resume. The weights, the EMA, the sampler position and the generators are copied
+unchanged.
 
     python tools/compact_checkpoint.py /work/runs/site_pointer/last.pt checkpoints/site_pointer/last.pt
 """
@@ -15,13 +17,11 @@ from pathlib import Path
 
 import torch
 
+from disco_core.training.optimizer_state import compact_optimizer_state
+
 
 def compact(state: dict) -> dict:
-    opt = state["state"]["optimizer"]
-    for slot in opt["state"].values():
-        for key, value in slot.items():
-            if torch.is_tensor(value) and value.is_floating_point() and value.dim() > 0:
-                slot[key] = value.to(torch.float16)
+    compact_optimizer_state(state["state"]["optimizer"])
     return state
 
 

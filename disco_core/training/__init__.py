@@ -13,12 +13,14 @@ from disco_core.training.loop import (
     resume_or_start,
     training_state,
 )
+from disco_core.training.optimizer_state import compact_optimizer_state, repair_underflowed_moments
 from disco_core.training.seed import seed_everything
 from disco_core.training.step import optimizer_step
 
 __all__ = [
     "EMA",
     "CheckpointLoadError",
+    "compact_optimizer_state",
     "JSONLLogger",
     "generator_state",
     "linear_decay_lr",
@@ -27,6 +29,7 @@ __all__ = [
     "progress",
     "read_jsonl",
     "restore_generator",
+    "repair_underflowed_moments",
     "restore_training_state",
     "resume_or_start",
     "save_checkpoint",

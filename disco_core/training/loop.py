@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from disco_core.training.checkpoint import load_checkpoint
 from disco_core.training.ema import EMA
+from disco_core.training.optimizer_state import repair_underflowed_moments
 
 
 def _plain(value: Any) -> Any:
@@ -156,6 +157,7 @@ def restore_training_state(
     model.load_state_dict(state["model"])
     if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
+        repair_underflowed_moments(optimizer)
     if ema is not None:
         ema.load_state_dict(state["ema"])
     if scheduler is not None:

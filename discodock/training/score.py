@@ -19,8 +19,8 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from disco_core.training import (
-    EMA, JSONLLogger, generator_state, linear_decay_lr, optimizer_step, progress, restore_generator, save_checkpoint,
-    set_lr,
+    EMA, JSONLLogger, generator_state, linear_decay_lr, optimizer_step, progress, repair_underflowed_moments,
+    restore_generator, save_checkpoint, set_lr,
 )
 from discodock.config import DockingConfig
 from discodock.diffusion.components import perturb_pose
@@ -131,6 +131,9 @@ def train_score(
         st = ckpt["state"]
         models.load_state_dict(st["models"], strict=False)
         optimizer.load_state_dict(st["optimizer"])
+        if repaired := repair_underflowed_moments(optimizer):  # a state committed with float16 moments
+            print(f"discodock train: {last}: {repaired} second moments had underflowed to 0 (float16); set to the "
+                  "first moment squared", file=sys.stderr)
         ema.load_state_dict(st["ema"])
         _restore_generator(generator, st, seed=tc.seed * 1000 + rank, step=ckpt["step"])
         cpu_gen.set_state(st["cpu_generator"].cpu())  # map_location may have put it on the GPU
