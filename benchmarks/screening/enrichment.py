@@ -180,7 +180,8 @@ def report(work: Path, targets) -> None:
             ids = vina_ids if "Vina (exh" in name else set(labels) if "heavy-atom" in name else done_ids
             done = {i: labels[i] for i in ids if i in labels}
             if finished == 0 or not any(v is not None for v in scores.values()) or len(set(done.values())) < 2:
-                note = "no confidence model in these weights" if "confidence" in name and finished else "not run yet"
+                note = ("no confidence model in these weights" if "confidence" in name and finished
+                        else "too few finished to score" if finished else "not run yet")
                 print(f"| {target} | {name} | {finished}/{len(labels)} | {note} | | |")
                 continue
             m = metrics(scores, done, higher_is_better=higher)
