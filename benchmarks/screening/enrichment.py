@@ -140,10 +140,6 @@ def _vina_scores(rows: list[dict]) -> dict[str, float | None]:
     return scores
 
 
-def _library_smiles(path: Path) -> dict[str, str]:
-    return {ln.split()[1]: ln.split()[0] for ln in path.read_text().splitlines() if ln.strip()}
-
-
 def _heavy_atoms(smiles: str) -> int:
     from rdkit import Chem
 
@@ -154,6 +150,7 @@ def _heavy_atoms(smiles: str) -> int:
 def report(work: Path, targets) -> None:
     sys.path.insert(0, str(REPO))
     from discodock.screen.journal import Journal
+    from discodock.screen.library import read_library
     from discodock.screen.table import shard_dirs, shard_rows
 
     complete: dict[str, list[dict]] = {}  # method -> metrics of the targets it finished
@@ -163,21 +160,22 @@ def report(work: Path, targets) -> None:
         rows = [r for s in shard_dirs(work / target / "discodock") for r in shard_rows(s)]
         vina_rows = list(Journal(work / target / "vina.jsonl", key="ligand_id").records())
         vina_ids = {r["ligand_id"] for r in vina_rows}  # a ligand docked twice (two runs at once) counts once
+        done_ids = {r["ligand_id"] for r in rows}
+        # (name, scores, higher is better, ligands finished, the IDs scored): a partial run is scored on the
+        # ligands it finished (the table says how many of the 220).
         methods = [
             ("discodock, Vina score after refinement", {r["ligand_id"]: r["vina_score"] for r in rows
-                                                        if r["status"] == "ok"}, False, len(rows)),
+                                                        if r["status"] == "ok"}, False, len(rows), done_ids),
             ("discodock, confidence model", {r["ligand_id"]: r["confidence"] for r in rows
-                                             if r["status"] == "ok" and r["confidence"] is not None}, True, len(rows)),
-            ("AutoDock Vina (exh. 8)", _vina_scores(vina_rows), False, len(vina_ids)),
+                                             if r["status"] == "ok" and r["confidence"] is not None}, True, len(rows),
+             done_ids),
+            ("AutoDock Vina (exh. 8)", _vina_scores(vina_rows), False, len(vina_ids), vina_ids),
             # No docking: how far ligand size alone goes (docking scores favour big ligands).
-            ("heavy-atom count alone (no docking)", {i: float(_heavy_atoms(smi)) for i, smi in
-                                                     _library_smiles(work / target / "library.smi").items()},
-             True, len(labels)),
+            ("heavy-atom count alone (no docking)", {e.ligand_id: float(_heavy_atoms(e.smiles)) for e in
+                                                     read_library(work / target / "library.smi")},
+             True, len(labels), set(labels)),
         ]
-        done_ids = {r["ligand_id"] for r in rows}
-        for name, scores, higher, finished in methods:
-            # A partial run is scored on the ligands it finished (the table says how many of the 220).
-            ids = vina_ids if "Vina (exh" in name else set(labels) if "heavy-atom" in name else done_ids
+        for name, scores, higher, finished, ids in methods:
             done = {i: labels[i] for i in ids if i in labels}
             if finished == 0 or not any(v is not None for v in scores.values()) or len(set(done.values())) < 2:
                 note = ("no confidence model in these weights" if "confidence" in name and finished

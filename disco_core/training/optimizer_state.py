@@ -1,11 +1,11 @@
 """Adam's moments in a training state small enough to commit, and the repair of states stored too coarsely.
 
 A committed resumable state keeps the optimiser's moments in bfloat16: half the bytes of float32 with float32's
-exponent range. float16 (used for the states committed until 2026-12-07) cannot hold the second moment of a small gradient (its smallest
-subnormal is 6e-8, and g^2 of a 1e-4 gradient is 1e-8): 42% of a 643k-parameter run's ``exp_avg_sq`` entries
-became 0 while ``exp_avg`` did not, and Adam's first steps after the resume were then up to ~30x too large
-(validation loss rose for ~2,000 steps). ``torch.optim.Optimizer.load_state_dict`` casts the moments back to
-the parameters' dtype.
+exponent range. float16 (used for the states committed until 2026-12-07) cannot hold the second moment of a small
+gradient (its smallest subnormal is 6e-8, and g^2 of a 1e-4 gradient is 1e-8): 42% of a 643k-parameter run's
+``exp_avg_sq`` entries became 0 while ``exp_avg`` did not, and Adam's first steps after the resume were then up to
+~30x too large (validation loss rose for ~2,000 steps). ``torch.optim.Optimizer.load_state_dict`` casts the moments
+back to the parameters' dtype.
 """
 
 from __future__ import annotations
